@@ -1,0 +1,1 @@
+"""The ``labcore`` command line: a thin client over the library."""

@@ -1,0 +1,52 @@
+"""Shared fixtures: a private LABCORE_ROOT per test and a check that nothing leaks."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.leakcheck import HostState
+
+IS_ROOT = os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``root`` when not root, saying why."""
+    if IS_ROOT:
+        return
+    skip_root = pytest.mark.skip(reason="needs root: run `sudo ./lab test`")
+    for item in items:
+        if "root" in item.keywords:
+            item.add_marker(skip_root)
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves mounts, netns, links, cgroups or child processes behind."""
+    if "no_leak_check" in request.keywords:
+        yield
+        return
+    before = HostState.capture()
+    yield
+    leaks: list[str] = []
+    # processes and lazy unmounts can take a moment to go away after a kill
+    for _ in range(50):
+        leaks = HostState.capture().leaks_since(before)
+        if not leaks:
+            return
+        time.sleep(0.1)
+    pytest.fail("test left host state behind:\n  " + "\n  ".join(leaks), pytrace=False)
+
+
+@pytest.fixture
+def labcore_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh LABCORE_ROOT (and run dir beside it) for this test only."""
+    root = tmp_path / "labcore"
+    root.mkdir()
+    monkeypatch.setenv("LABCORE_ROOT", str(root))
+    monkeypatch.delenv("LABCORE_RUN", raising=False)
+    return root
