@@ -42,9 +42,9 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     pytest.fail("test left host state behind:\n  " + "\n  ".join(leaks), pytrace=False)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def labcore_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh LABCORE_ROOT (and run dir beside it) for this test only."""
+    """A fresh LABCORE_ROOT (and run dir beside it) for every test: no test touches the lab's own."""
     root = tmp_path / "labcore"
     root.mkdir()
     monkeypatch.setenv("LABCORE_ROOT", str(root))
