@@ -1,0 +1,237 @@
+"""Control groups for containers: pick the hierarchy the host has and hand out a :class:`Cgroup`.
+
+Three host layouts exist: pure cgroup v2 (one unified hierarchy at ``/sys/fs/cgroup``), pure v1
+(one hierarchy per controller at ``/sys/fs/cgroup/<controller>``) and hybrid (v1 controllers plus a
+controller-less cgroup2 at ``/sys/fs/cgroup/unified``, used for process tracking). v1 and hybrid
+hosts get :class:`labcore.runtime.cgroups_v1.V1Cgroup`; v2 hosts get
+:class:`labcore.runtime.cgroups_v2.V2Cgroup`. Both share this module's interface.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import errno
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from labcore.errors import NotFoundError, UsageError
+from labcore.runtime.spec import Resources
+
+__all__ = [
+    "CGROUP_ROOT",
+    "Cgroup",
+    "CgroupMode",
+    "CgroupNotFoundError",
+    "CgroupStats",
+    "cgroup_mode",
+    "validate_name",
+]
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP2_SUPER_MAGIC = 0x63677270
+
+CgroupMode = Literal["v1", "v2", "hybrid"]
+
+
+def cgroup_mode(root: Path = CGROUP_ROOT) -> CgroupMode:
+    """How cgroups are mounted under ``root``: ``"v2"``, ``"hybrid"`` or ``"v1"``."""
+    if (root / "cgroup.controllers").exists():
+        return "v2"
+    if (root / "unified" / "cgroup.controllers").exists():
+        return "hybrid"
+    return "v1"
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a safe relative cgroup path such as ``labcore/ID``."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise UsageError(
+            f"invalid cgroup name {name!r}",
+            hint="use a relative path of plain names, e.g. labcore/<container-id>",
+        )
+    return name
+
+
+class CgroupNotFoundError(NotFoundError, FileNotFoundError):
+    """The named cgroup does not exist (also a ``FileNotFoundError``, as a missing directory is)."""
+
+
+@dataclass(frozen=True)
+class CgroupStats:
+    """A snapshot of a group's usage.
+
+    ``memory_limit`` is ``None`` when unlimited; ``cpu_usage_ns`` is total CPU time consumed.
+    """
+
+    memory_bytes: int
+    memory_limit: int | None
+    pids: int
+    cpu_usage_ns: int
+
+
+def read_int(path: Path, default: int = 0) -> int:
+    """The integer in a one-line control file, ``default`` when it is missing or empty."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return default
+    return int(text) if text else default
+
+
+def read_keyed(path: Path) -> dict[str, int]:
+    """A flat keyed file (``key value`` lines, e.g. ``memory.events``) as a dict; empty when missing."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for line in lines:
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            found[key] = int(value)
+    return found
+
+
+def write_control(path: Path, value: str) -> None:
+    """Write ``value`` to a control file; an error names the file and the value."""
+    try:
+        with open(path, "w", encoding="ascii") as file:
+            file.write(value)
+    except OSError as error:
+        raise OSError(error.errno, f"{error.strerror} (writing {value!r})", str(path)) from None
+
+
+def make_group_dir(path: Path) -> None:
+    """Create a group directory and its parents; tolerate a parent racing away under us."""
+    for _ in range(5):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        except FileNotFoundError:  # another destroy() removed a shared parent meanwhile
+            continue
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def remove_group_dir(path: Path, stop_at: Path) -> None:
+    """Remove an emptied group (retrying while the kernel lets go) and its now-empty parents."""
+    for _ in range(200):
+        try:
+            path.rmdir()
+            break
+        except FileNotFoundError:
+            break
+        except OSError as error:
+            if error.errno != errno.EBUSY:
+                raise
+            time.sleep(0.01)
+    else:
+        path.rmdir()
+    parent = path.parent
+    while parent != stop_at and stop_at in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:  # still used by another container, or already gone
+            return
+        parent = parent.parent
+
+
+def kill_pids_until_empty(list_pids: Callable[[], list[int]]) -> None:
+    """SIGKILL every pid ``list_pids`` returns, again and again, until it returns none."""
+    for _ in range(1000):
+        pids = list_pids()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    raise TimeoutError(f"processes {list_pids()} survive SIGKILL")
+
+
+class Cgroup(abc.ABC):
+    """One container's control group, in every hierarchy the host uses."""
+
+    #: the relative name, e.g. ``labcore/ID``
+    name: str
+
+    @staticmethod
+    def create(name: str, resources: Resources, root: Path = CGROUP_ROOT) -> Cgroup:
+        """Create group ``name`` under ``root`` with ``resources`` applied (v1 or v2 as the host has)."""
+        return _implementation(root).create_in(root, validate_name(name), resources)
+
+    @staticmethod
+    def open(name: str, root: Path = CGROUP_ROOT) -> Cgroup:
+        """The existing group ``name`` (e.g. after a restart of the caller)."""
+        return _implementation(root).open_in(root, validate_name(name))
+
+    @classmethod
+    @abc.abstractmethod
+    def create_in(cls, root: Path, name: str, resources: Resources) -> Cgroup:
+        """Create group ``name`` in the hierarchies under ``root`` (the version-specific part)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def open_in(cls, root: Path, name: str) -> Cgroup:
+        """Open the existing group ``name`` under ``root`` (the version-specific part)."""
+
+    @abc.abstractmethod
+    def set_resources(self, resources: Resources) -> None:
+        """Apply (or change) the limits."""
+
+    @abc.abstractmethod
+    def procs_files(self) -> tuple[Path, ...]:
+        """Every ``cgroup.procs`` a process must be written to in order to join the group."""
+
+    def add(self, pid: int) -> None:
+        """Move process ``pid`` (all its threads) into the group; 0 means the caller."""
+        for procs in self.procs_files():
+            write_control(procs, str(pid))
+
+    def pids(self) -> list[int]:
+        """The processes in the group, sorted."""
+        found: set[int] = set()
+        for procs in self.procs_files():
+            try:
+                found.update(int(line) for line in procs.read_text().split())
+            except FileNotFoundError:
+                continue
+        return sorted(found)
+
+    @abc.abstractmethod
+    def stats(self) -> CgroupStats:
+        """Current memory, process and CPU usage."""
+
+    @abc.abstractmethod
+    def oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer has killed a process of this group."""
+
+    @abc.abstractmethod
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group and return once none is left."""
+
+    @abc.abstractmethod
+    def remove_dirs(self) -> None:
+        """Remove the (empty) group directories and empty parents labcore created."""
+
+    def destroy(self) -> None:
+        """Kill what is left in the group and remove it."""
+        self.kill_all()
+        self.remove_dirs()
+
+
+def _implementation(root: Path) -> type[Cgroup]:
+    # imported here: the version modules import this one for the shared helpers
+    if cgroup_mode(root) == "v2":
+        from labcore.runtime.cgroups_v2 import V2Cgroup
+
+        return V2Cgroup
+    from labcore.runtime.cgroups_v1 import V1Cgroup
+
+    return V1Cgroup

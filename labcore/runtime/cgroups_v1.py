@@ -1,0 +1,141 @@
+"""Cgroup v1 (one hierarchy per controller), plus the controller-less cgroup2 of hybrid hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labcore.errors import SystemSetupError
+from labcore.runtime.cgroups import (
+    Cgroup,
+    CgroupNotFoundError,
+    CgroupStats,
+    kill_pids_until_empty,
+    make_group_dir,
+    read_int,
+    read_keyed,
+    remove_group_dir,
+    write_control,
+)
+from labcore.runtime.spec import Resources
+
+__all__ = ["CONTROLLERS", "UNLIMITED_THRESHOLD", "V1Cgroup"]
+
+#: the v1 controllers a container's group is created in (when the host mounts them)
+CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+#: v1 reports "no limit" as a huge page-aligned number (PAGE_COUNTER_MAX pages)
+UNLIMITED_THRESHOLD = 1 << 62
+
+
+def _hierarchies(root: Path) -> dict[str, Path]:
+    """Controller name -> mounted hierarchy directory (``cpu`` may be ``cpu,cpuacct``)."""
+    found = {}
+    for controller in CONTROLLERS:
+        path = root / controller
+        if path.is_dir():
+            found[controller] = path.resolve()
+    return found
+
+
+class V1Cgroup(Cgroup):
+    """A group named the same in every v1 hierarchy (and the hybrid cgroup2, if present)."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = root
+        self.name = name
+        self.hierarchies = _hierarchies(root)
+        self.dirs = {controller: base / name for controller, base in self.hierarchies.items()}
+        unified = root / "unified"
+        self.unified_base: Path | None = unified if (unified / "cgroup.controllers").exists() else None
+        self.unified = self.unified_base / name if self.unified_base else None
+
+    @classmethod
+    def create_in(cls, root: Path, name: str, resources: Resources) -> V1Cgroup:
+        """Create the group in every hierarchy and apply ``resources``."""
+        group = cls(root, name)
+        for path in group._all_dirs():
+            make_group_dir(path)
+        try:
+            group.set_resources(resources)
+        except BaseException:
+            group.remove_dirs()
+            raise
+        return group
+
+    @classmethod
+    def open_in(cls, root: Path, name: str) -> V1Cgroup:
+        """The existing group ``name``; ``NotFoundError`` when no hierarchy has it."""
+        group = cls(root, name)
+        if not any(path.is_dir() for path in group._all_dirs()):
+            raise CgroupNotFoundError(
+                f"cgroup {name!r} does not exist under {root}",
+                hint="the container was removed, or never started",
+            )
+        return group
+
+    def _all_dirs(self) -> list[Path]:
+        unique = list(dict.fromkeys(self.dirs.values()))
+        return [*unique, self.unified] if self.unified else unique
+
+    def _dir(self, controller: str) -> Path:
+        try:
+            return self.dirs[controller]
+        except KeyError:
+            raise SystemSetupError(
+                f"the cgroup v1 {controller!r} controller is not mounted under {self.root}",
+                hint=f"mount it: mount -t cgroup -o {controller} cgroup {self.root / controller}",
+            ) from None
+
+    def set_resources(self, resources: Resources) -> None:
+        """Write the memory, pids and cpu limits that are set."""
+        if resources.memory is not None:
+            memory = self._dir("memory")
+            write_control(memory / "memory.limit_in_bytes", str(resources.memory))
+            # memory+swap equal to memory: no swapping (only with swap accounting compiled in)
+            if (memory / "memory.memsw.limit_in_bytes").exists():
+                write_control(memory / "memory.memsw.limit_in_bytes", str(resources.memory))
+        if resources.pids is not None:
+            write_control(self._dir("pids") / "pids.max", str(resources.pids))
+        if resources.cpu_quota is not None:
+            cpu = self._dir("cpu")
+            write_control(cpu / "cpu.cfs_period_us", str(resources.cpu_period))
+            write_control(cpu / "cpu.cfs_quota_us", str(resources.cpu_quota))
+        if resources.cpu_shares is not None:
+            write_control(self._dir("cpu") / "cpu.shares", str(resources.cpu_shares))
+
+    def procs_files(self) -> tuple[Path, ...]:
+        """``cgroup.procs`` of the group in every hierarchy."""
+        return tuple(path / "cgroup.procs" for path in self._all_dirs())
+
+    def stats(self) -> CgroupStats:
+        """Usage from ``memory.usage_in_bytes``, ``pids.current`` and ``cpuacct.usage``."""
+        memory = self.dirs.get("memory")
+        limit = read_int(memory / "memory.limit_in_bytes", UNLIMITED_THRESHOLD) if memory else None
+        return CgroupStats(
+            memory_bytes=read_int(memory / "memory.usage_in_bytes") if memory else 0,
+            memory_limit=None if limit is None or limit >= UNLIMITED_THRESHOLD else limit,
+            pids=read_int(self.dirs["pids"] / "pids.current") if "pids" in self.dirs else len(self.pids()),
+            cpu_usage_ns=read_int(self.dirs["cpuacct"] / "cpuacct.usage") if "cpuacct" in self.dirs else 0,
+        )
+
+    def oom_killed(self) -> bool:
+        """True once ``memory.oom_control`` counts an ``oom_kill`` (Linux >= 4.13)."""
+        memory = self.dirs.get("memory")
+        if memory is None:
+            return False
+        control = read_keyed(memory / "memory.oom_control")
+        if "oom_kill" in control:
+            return control["oom_kill"] > 0
+        return control.get("under_oom", 0) > 0
+
+    def kill_all(self) -> None:
+        """``cgroup.kill`` on the hybrid cgroup2 group if available, then SIGKILL until empty."""
+        if self.unified and (self.unified / "cgroup.kill").exists():
+            write_control(self.unified / "cgroup.kill", "1")
+        kill_pids_until_empty(self.pids)
+
+    def remove_dirs(self) -> None:
+        """Remove the group from every hierarchy, and the empty parents."""
+        for controller, path in self.dirs.items():
+            remove_group_dir(path, stop_at=self.hierarchies[controller])
+        if self.unified and self.unified_base:
+            remove_group_dir(self.unified, stop_at=self.unified_base)
