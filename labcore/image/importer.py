@@ -14,50 +14,23 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
-from labcore.digest import Hasher
 from labcore.errors import LayerError, NotFoundError
-from labcore.fs.compression import Compression, open_compressed, open_decompressed
+from labcore.fs.compression import Compression, open_decompressed
 from labcore.fs.diff import tree_to_layer
 from labcore.fs.tarstream import HashingReader, iter_entries
-from labcore.image import mediatypes
-from labcore.image.base.platform import oci_architecture
-from labcore.image.blobs import BlobWriter
 from labcore.image.changes import apply_changes
-from labcore.image.descriptor import Descriptor
-from labcore.image.imageconfig import ContainerConfig, HistoryEntry, ImageConfig
-from labcore.image.manifest import Manifest
+from labcore.image.imageconfig import ContainerConfig, HistoryEntry
+from labcore.image.mutate import Addition, LayerSource, new_image, write_layer
 from labcore.image.record import ImageRecord
 from labcore.image.reference import parse_reference
 from labcore.image.store import Store
 
-__all__ = ["import_rootfs", "now_rfc3339"]
+__all__ = ["import_rootfs"]
 
 _CHUNK = 1 << 20
-
-
-def now_rfc3339() -> str:
-    """The current UTC time as image configs write it: ``2024-05-01T12:00:00.123456Z``."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-class _LayerSink:
-    """Receives uncompressed tar bytes: hashes them (the diff id) and compresses them into a blob."""
-
-    def __init__(self, writer: BlobWriter, compression: Compression) -> None:
-        self.diff_hasher = Hasher()
-        self._compressed = open_compressed(cast(BinaryIO, writer), compression)
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.diff_hasher.update(bytes(data))
-        self._compressed.write(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._compressed.close()
 
 
 def _check_is_tar(path: Path) -> None:
@@ -78,22 +51,18 @@ def _spooled_stdin(temporary_dir: Path) -> Iterator[Path]:
         yield Path(spool.name)
 
 
-def _write_layer(store: Store, source: Path, compression: Compression) -> tuple[Descriptor, Descriptor]:
-    """Store the layer blob; return its descriptor and a descriptor of its diff id (uncompressed)."""
-    with store.blob_writer() as writer:
-        sink = _LayerSink(writer, compression)
-        if source.is_dir():
-            tree_to_layer(source, cast(BinaryIO, sink))
-        else:
-            _check_is_tar(source)
-            with source.open("rb") as raw, open_decompressed(raw) as tar:
-                while chunk := tar.read(_CHUNK):
-                    sink.write(chunk)
-        sink.close()
-        digest, size = writer.commit()
-    layer = Descriptor(mediatypes.OCI_LAYER + compression.suffix, digest, size)
-    diff = Descriptor(mediatypes.OCI_LAYER, sink.diff_hasher.digest(), sink.diff_hasher.size)
-    return layer, diff
+def _layer_source(source: Path) -> LayerSource:
+    """What writes the uncompressed layer: the whole tree of a directory, or the tar's content."""
+    if source.is_dir():
+        return lambda out: tree_to_layer(source, out)
+    _check_is_tar(source)
+
+    def copy_tar(out: BinaryIO) -> None:
+        with source.open("rb") as raw, open_decompressed(raw) as tar:
+            while chunk := tar.read(_CHUNK):
+                out.write(chunk)
+
+    return copy_tar
 
 
 def import_rootfs(
@@ -126,20 +95,6 @@ def import_rootfs(
                 raise NotFoundError(
                     f"import source {shown!r} does not exist", hint="give a directory or a tar file"
                 )
-        layer, diff = _write_layer(store, path, compression)
-        created = now_rfc3339()
-        image_config = ImageConfig(
-            architecture=oci_architecture(),
-            os="linux",
-            diff_ids=(diff.digest,),
-            config=config,
-            history=(
-                HistoryEntry(
-                    created=created, created_by="labcore import", comment=message or f"Imported from {shown}"
-                ),
-            ),
-            created=created,
-        )
-        manifest = Manifest(config=store.put_json(image_config), layers=(layer,))
-        manifest_descriptor = store.put_json(manifest)
-        return store.add_image(manifest_descriptor, [name] if name else [])[0]
+        layer, diff_id = write_layer(store, _layer_source(path), compression)
+        history = HistoryEntry(created_by="labcore import", comment=message or f"Imported from {shown}")
+        return new_image(store, None, [Addition(history, layer, diff_id)], config, names=[name] if name else [])
