@@ -103,14 +103,14 @@ def apply_layer(
         )
     owners = os.geteuid() == 0 if same_owner is None else same_owner
     applier = _Applier(root_path, allow_devices, owners, overlay_whiteouts)
-    reader = HashingReader(tar_stream)
-    for entry in iter_entries(reader):
-        try:
-            applier.apply(entry, reader)
-        except PathEscapeError as error:
-            raise UnsafeLayerError(f"layer entry {entry.name!r} refused: {error.message}") from error
-    reader.drain()
-    applier.finish()
+    with HashingReader(tar_stream) as reader:
+        for entry in iter_entries(reader):
+            try:
+                applier.apply(entry, reader)
+            except PathEscapeError as error:
+                raise UnsafeLayerError(f"layer entry {entry.name!r} refused: {error.message}") from error
+        reader.drain()
+        applier.finish()
     result = ApplyResult(
         diff_id=reader.digest(),
         size=reader.size,
@@ -168,27 +168,32 @@ class _Applier:
         canonical = self._canonical(host)  # the name with symlinked parents resolved
         try:
             # most paths are new: try first, look at what is in the way only when something is
-            self._create(entry, host, canonical, reader)
+            self._create(entry, host, canonical, reader, rel)
         except FileExistsError:
             existing = os.lstat(host)
             if entry.is_dir and stat.S_ISDIR(existing.st_mode):
                 self._apply_dir_metadata(host, canonical, entry, existing_dir=True)
+                self.dir_cache[rel] = host
             elif entry.type == tarfile.LNKTYPE and self._link_target(entry) == host:
                 return  # a hard link to itself: nothing to do
             else:
                 self._remove(host, existing)
                 self.deferred_dirs.pop(canonical, None)
-                self._create(entry, host, canonical, reader)
+                self._create(entry, host, canonical, reader, rel)
         self._mark_written(canonical)
         self.entries += 1
 
-    def _create(self, entry: TarEntry, host: str, rel: str, reader: HashingReader) -> None:
-        """Create ``host`` for ``entry``; raises FileExistsError before consuming anything."""
+    def _create(self, entry: TarEntry, host: str, rel: str, reader: HashingReader, entry_rel: str) -> None:
+        """Create ``host`` (canonically ``rel``, named ``entry_rel`` in the layer) for ``entry``.
+
+        Raises FileExistsError before consuming anything when the name is taken.
+        """
         if entry.is_regular:
             self._create_file(entry, host, reader)
         elif entry.is_dir:
             os.mkdir(host, 0o700)
             self._apply_dir_metadata(host, rel, entry, existing_dir=False)
+            self.dir_cache[entry_rel] = host  # entries below it need no more resolving
         elif entry.type == tarfile.SYMTYPE:
             os.symlink(entry.linkname, host)
             self._apply_metadata(host, entry, set_mode=False)

@@ -18,7 +18,6 @@ Sockets cannot be stored in tar and are skipped (counted in :attr:`LayerStats.sk
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import tarfile
@@ -28,6 +27,7 @@ from typing import BinaryIO
 
 from labcore.digest import Digest
 from labcore.errors import LayerError
+from labcore.fs.hashing import BackgroundHasher
 from labcore.fs.whiteout import (
     OPAQUE_MARKER,
     OVERLAY_XATTR_PREFIXES,
@@ -69,9 +69,9 @@ class LayerStats:
 
 def tree_to_layer(root: str | os.PathLike[str], out: BinaryIO) -> LayerStats:
     """Write every entry below ``root`` (not ``root`` itself) as one full layer to ``out``."""
-    writer = _LayerWriter(out)
-    writer.add_children("", Path(root))
-    return writer.close()
+    with _LayerWriter(out) as writer:
+        writer.add_children("", Path(root))
+        return writer.close()
 
 
 def diff_trees(
@@ -90,9 +90,9 @@ def diff_trees(
     differ. A new name of an unchanged hard-linked file is written as a link to it. The
     directories around each change are written too, so their mtimes come out right.
     """
-    writer = _LayerWriter(out)
-    _DiffWalker(writer, compare_content).compare_dir("", Path(lower), Path(upper))
-    return writer.close()
+    with _LayerWriter(out) as writer:
+        _DiffWalker(writer, compare_content).compare_dir("", Path(lower), Path(upper))
+        return writer.close()
 
 
 def overlay_upper_to_layer(upper: str | os.PathLike[str], out: BinaryIO) -> LayerStats:
@@ -103,26 +103,27 @@ def overlay_upper_to_layer(upper: str | os.PathLike[str], out: BinaryIO) -> Laye
     with ``redirect_dir`` or ``metacopy`` raise :class:`~labcore.errors.LayerError`, because
     their files do not hold their own contents; mount with those features off.
     """
-    writer = _LayerWriter(out)
-    writer.add_overlay_children("", Path(upper))
-    return writer.close()
+    with _LayerWriter(out) as writer:
+        writer.add_overlay_children("", Path(upper))
+        return writer.close()
 
 
 class _Sink:
-    """Buffers small writes to ``out`` and hashes everything written."""
+    """Buffers small writes to ``out`` and hashes everything written (on a second thread)."""
 
     def __init__(self, out: BinaryIO) -> None:
         self._out = out
         self._pending = bytearray()
-        self._hash = hashlib.sha256()
+        self._hash = BackgroundHasher()
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._hash.update(data)
         self.size += len(data)
         if len(data) >= _SINK_BUFFER // 4:
             self.flush()
-            self._out.write(data)
+            chunk = bytes(data)  # the hasher needs bytes that nobody reuses
+            self._hash.update(chunk)
+            self._out.write(chunk)
             return
         self._pending += data
         if len(self._pending) >= _SINK_BUFFER:
@@ -130,11 +131,16 @@ class _Sink:
 
     def flush(self) -> None:
         if self._pending:
-            self._out.write(self._pending)
+            chunk = bytes(self._pending)
+            self._hash.update(chunk)
+            self._out.write(chunk)
             self._pending = bytearray()
 
     def digest(self) -> Digest:
-        return Digest("sha256", self._hash.hexdigest())
+        return self._hash.digest()
+
+    def close(self) -> None:
+        self._hash.close()
 
 
 class _LayerWriter:
@@ -147,6 +153,12 @@ class _LayerWriter:
         self.entries = 0
         self.whiteouts = 0
         self.skipped = 0
+
+    def __enter__(self) -> _LayerWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sink.close()  # stops the hashing thread, also when writing failed
 
     # -- whole trees ----------------------------------------------------------------------
 

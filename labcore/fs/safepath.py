@@ -37,6 +37,8 @@ def clean_relative(name: str) -> str:
     and ``..`` removes the previous component. A ``..`` that would climb above the root raises
     :class:`PathEscapeError`, because a name like ``../../etc/passwd`` only exists to escape.
     """
+    if not name.startswith("/") and "//" not in name and "/." not in "/" + name and not name.endswith("/"):
+        return name  # already clean: the common case, kept fast
     parts: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):
@@ -62,10 +64,11 @@ def resolve_in_root(root: str | os.PathLike[str], name: str, *, clamp: bool = Fa
     ``clamp`` is true and raises :class:`PathEscapeError` otherwise; more than
     :data:`MAX_SYMLINK_HOPS` links also raise it. Other ``OSError`` from ``lstat`` propagate.
     """
-    root_path = Path(root)
+    root_text = os.fspath(root)
+    prefix = root_text.rstrip("/")  # "" for "/", so that joining below never doubles the slash
     pending = _split(name)
     if not pending:
-        return root_path
+        return Path(root_text)
     last = pending.pop()
     if last == "..":
         # ".." as the final component names a parent directory, so it must be resolved too
@@ -82,21 +85,23 @@ def resolve_in_root(root: str | os.PathLike[str], name: str, *, clamp: bool = Fa
                 resolved.pop()
             elif not clamp:
                 raise PathEscapeError(
-                    f"path {name!r} climbs above the root {os.fspath(root)!r} through a symlink",
+                    f"path {name!r} climbs above the root {root_text!r} through a symlink",
                     hint="the tree holds a symlink whose target leaves it; do not use this tree",
                 )
+            missing = False  # back in a directory that exists: its entries may be symlinks again
             continue
         if missing:
             resolved.append(part)
             continue
-        candidate = root_path.joinpath(*resolved, part)
+        resolved.append(part)
+        candidate = prefix + "/" + "/".join(resolved)
         try:
             mode = os.lstat(candidate).st_mode
         except (FileNotFoundError, NotADirectoryError):
             missing = True
-            resolved.append(part)
             continue
         if stat.S_ISLNK(mode):
+            resolved.pop()
             hops += 1
             if hops > MAX_SYMLINK_HOPS:
                 raise PathEscapeError(
@@ -107,11 +112,9 @@ def resolve_in_root(root: str | os.PathLike[str], name: str, *, clamp: bool = Fa
             if target.startswith("/"):
                 resolved = []
             pending.extend(reversed(_split(target)))
-        else:
-            resolved.append(part)
     if last:
         resolved.append(last)
-    return root_path.joinpath(*resolved)
+    return Path(prefix + "/" + "/".join(resolved)) if resolved else Path(root_text)
 
 
 def _split(path: str) -> list[str]:

@@ -9,7 +9,6 @@ is the layer's ``diff_id``; :attr:`HashingReader.size` and :meth:`HashingReader.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import tarfile
@@ -19,11 +18,14 @@ from typing import BinaryIO, NamedTuple
 
 from labcore.digest import Digest
 from labcore.errors import LayerError
+from labcore.fs.hashing import BackgroundHasher
 
 __all__ = ["BLOCK", "HashingReader", "TarEntry", "TarFormatError", "iter_entries"]
 
 BLOCK = 512
 _READ_SIZE = 1 << 20
+_ZERO_BLOCK = bytes(BLOCK)
+_DEVICE_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE)
 _XATTR_PREFIX = "SCHILY.xattr."
 _REGULAR_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _EXTENSION_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
@@ -76,7 +78,7 @@ class HashingReader:
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._hash = hashlib.sha256()
+        self._hash = BackgroundHasher()
         self._buffer = b""
         self._offset = 0
         self.size = 0  # bytes pulled from the stream so far
@@ -139,7 +141,17 @@ class HashingReader:
 
     def digest(self) -> Digest:
         """sha256 of every byte read from the stream so far."""
-        return Digest("sha256", self._hash.hexdigest())
+        return self._hash.digest()
+
+    def close(self) -> None:
+        """Stop the hashing thread; the wrapped stream stays open."""
+        self._hash.close()
+
+    def __enter__(self) -> HashingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def iter_entries(reader: HashingReader) -> Iterator[TarEntry]:
@@ -160,7 +172,7 @@ def iter_entries(reader: HashingReader) -> Iterator[TarEntry]:
             if not block and header_at == 0:
                 raise TarFormatError("layer stream is empty")
             raise TarFormatError(f"layer stream ends inside a tar header at byte {header_at}")
-        if block.count(0) == BLOCK:
+        if block == _ZERO_BLOCK:
             return  # end-of-archive marker
         info = _parse_header(block, header_at)
         size = info.size
@@ -257,8 +269,8 @@ def _parse_header(block: bytes, header_at: int) -> _Header:
         mtime=_number(mtime, header_at),
         type=typeflag,
         linkname=_text(linkname),
-        devmajor=_number(devmajor, header_at) if magic[:5] == b"ustar" else 0,
-        devminor=_number(devminor, header_at) if magic[:5] == b"ustar" else 0,
+        devmajor=_number(devmajor, header_at) if typeflag in _DEVICE_TYPES else 0,
+        devminor=_number(devminor, header_at) if typeflag in _DEVICE_TYPES else 0,
     )
 
 
@@ -267,6 +279,10 @@ def _text(field: bytes) -> str:
 
 
 def _number(field: bytes, header_at: int) -> int:
+    try:
+        return int(field.rstrip(b"\0") or b"0", 8)  # the usual case: NUL-terminated octal digits
+    except ValueError:
+        pass
     if field and field[0] & 0x80:
         # GNU base-256: 0x80 marks a positive number, 0xff a negative one (two's complement)
         value = int.from_bytes(field[1:], "big")

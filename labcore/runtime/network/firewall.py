@@ -75,8 +75,7 @@ def _nft(args: Sequence[str], script: str | None = None) -> str:
 
 
 def _table_exists() -> bool:
-    result = subprocess.run(["nft", "list", "table", "ip", TABLE], capture_output=True, check=False)
-    return result.returncode == 0
+    return _listing() is not None
 
 
 def network_unit(network: Network) -> str:
@@ -142,9 +141,12 @@ def add_unit(unit: str, rules: Sequence[tuple[str, str]]) -> None:
 
 def _listing() -> list[dict[str, Any]] | None:
     """The rules of labcore's table, or None when the table does not exist."""
-    result = subprocess.run(
-        ["nft", "-j", "-a", "list", "table", "ip", TABLE], capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            ["nft", "-j", "-a", "list", "table", "ip", TABLE], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise FirewallError("the nft tool is not installed") from None
     if result.returncode != 0:
         return None
     document = json.loads(result.stdout)

@@ -86,6 +86,14 @@ ATTACKS: dict[str, Attack] = {
     "symlink_absolute_dotdot_then_file": Attack(
         lambda box: [symlink("escape", "/../outside"), file("escape/evil")], names="escape/evil"
     ),
+    "symlink_through_missing_dir_dotdot_then_file": Attack(
+        lambda box: [
+            symlink("escape", "../outside"),
+            symlink("a", "missing/../escape"),
+            file("a/evil"),
+        ],
+        names="a/evil",
+    ),
     "symlink_loop_then_file": Attack(
         lambda box: [symlink("a", "b"), symlink("b", "a"), file("a/evil")], names="a/evil"
     ),
