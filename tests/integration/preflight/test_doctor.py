@@ -60,3 +60,11 @@ def test_cli_json_and_exit_code(labcore_root: Path) -> None:
     table = subprocess.run([sys.executable, "-m", "labcore", "doctor"], capture_output=True, text=True,
                            env=env, check=False)
     assert "hint: start the lab's registry" in table.stdout
+
+
+def test_top_level_api_is_the_same_check(labcore_root: Path) -> None:
+    import labcore
+
+    report = labcore.doctor(registry="127.0.0.1:1")
+    assert [check.name for check in report.checks] == [check.name for check in doctor(registry="127.0.0.1:1").checks]
+    assert report.ok
