@@ -166,3 +166,16 @@ def test_failing_run_reports_exit_code_and_output_and_leaves_nothing(base_store:
     assert {image.id for image in base_store.images()} == images_before
     build_dir = Path(os.environ["LABCORE_ROOT"] + ".run") / "build"
     assert not build_dir.exists() or not any(build_dir.iterdir())
+
+
+def test_system_prune_clears_the_cache_and_frees_intermediate_images(base_store: Store, tmp_path: Path) -> None:
+    from labcore.cli.main import main
+
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo one > /one\nRUN echo two > /two\n"})
+    build(tmp_path, tags=["pruned:1"], output=quiet)
+    assert main(["rmi", "pruned:1"]) == 0
+    blobs_before = len(list((base_store.root / "blobs" / "sha256").iterdir()))
+    assert main(["system", "prune"]) == 0
+    assert len(list((base_store.root / "blobs" / "sha256").iterdir())) < blobs_before
+    rebuilt = build(tmp_path, output=quiet)
+    assert not any(step.cached for step in rebuilt.steps[1:])
