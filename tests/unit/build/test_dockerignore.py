@@ -50,8 +50,10 @@ def test_character_classes_and_escapes() -> None:
     assert rules.excludes("star*") and not rules.excludes("starry")
 
 
-@pytest.mark.parametrize(("text", "message"), [("!\n", ".dockerignore:1: a lone '!'"),
-                                                ("ok\nbad[\n", ".dockerignore:2: pattern 'bad[' has an unterminated [")])
+@pytest.mark.parametrize(("text", "message"), [
+    ("!\n", ".dockerignore:1: a lone '!'"),
+    ("ok\nbad[\n", ".dockerignore:2: pattern 'bad[' has an unterminated ["),
+])
 def test_bad_lines_name_the_line(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("[", r"\[")):
         IgnoreRules.parse(text)
