@@ -12,9 +12,10 @@ from typing import Literal
 from labcore.linux.mount import MountFlag, mount, umount
 from labcore.linux.mountinfo import propagation_of
 from labcore.linux.namespaces import Namespace, unshare
-from labcore.preflight.cgroups import CONTROLLERS, detect_layout, probe_controller
+from labcore.preflight.cgroups import CONTROLLERS, describe_mode, probe_controller
 from labcore.preflight.probe import run_in_child
 from labcore.preflight.report import Check, Status
+from labcore.runtime.cgroups import cgroup_mode
 
 MIN_KERNEL = (5, 10)
 MIN_FREE_BYTES = 2 << 30
@@ -104,20 +105,10 @@ def check_overlay(root: Path) -> Check:
 
 def check_cgroups() -> list[Check]:
     """The cgroup mode, and whether memory, pids and cpu limits can be set."""
-    layout = detect_layout()
-    where = ", ".join(f"{name}: {path}" for name, path in sorted(layout.v1.items()))
-    detail = {
-        "v1": f"cgroup v1 ({where})",
-        "v2": f"cgroup v2 at {layout.v2}",
-        "hybrid": f"hybrid: v1 controllers ({where}) and cgroup2 at {layout.v2}",
-        "none": "no cgroup filesystem is mounted",
-    }[layout.mode]
-    facts = {"mode": layout.mode, "v1": {k: str(v) for k, v in layout.v1.items()},
-             "v2": str(layout.v2) if layout.v2 else None}
-    checks = [Check("cgroups", Status.OK if layout.mode != "none" else Status.FAIL, detail,
-                    hint="mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup", facts=facts)]
+    mode = cgroup_mode()
+    checks = [Check("cgroups", Status.OK, describe_mode(mode), facts={"mode": mode})]
     for controller in CONTROLLERS:
-        version, error = probe_controller(layout, controller)
+        version, error = probe_controller(controller)
         name = f"cgroup:{controller}"
         if not error:
             checks.append(Check(name, Status.OK, f"{controller} limits usable (cgroup {version})",
