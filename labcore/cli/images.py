@@ -13,7 +13,9 @@ import importlib
 import json
 import pkgutil
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from labcore.errors import NotFoundError
 
 if TYPE_CHECKING:
     from labcore.image.gc import GcContribution
@@ -81,7 +83,11 @@ def _inspect(args: argparse.Namespace) -> int:
     documents = []
     all_images = store.images()
     for text in args.images:
-        image = store.resolve(text)
+        try:
+            image = store.resolve(text)
+        except NotFoundError as missing:
+            documents.append(_inspect_container(text, missing))
+            continue
         same = [other for other in all_images if other.id == image.id and other.name is not None]
         names = [other.name.familiar for other in same if other.name and other.name.tag]
         digests = sorted({f"{other.name.familiar_name}@{other.digest}" for other in same if other.name})
@@ -89,6 +95,18 @@ def _inspect(args: argparse.Namespace) -> int:
     json.dump(documents, sys.stdout, indent=4)
     print()
     return 0
+
+
+def _inspect_container(text: str, missing: NotFoundError) -> dict[str, Any]:
+    """``docker inspect`` falls back to containers when no image has the name; so does labcore."""
+    from labcore.container.errors import ContainerNotFoundError
+    from labcore.container.inspection import inspect
+
+    try:
+        return inspect(text)
+    except ContainerNotFoundError:
+        raise NotFoundError(f"no image or container named {text!r}",
+                            hint="list them with `labcore images` and `labcore ps -a`") from missing
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -175,7 +193,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--digests", action="store_true", help="show manifest digests")
     parser.set_defaults(handler=_images)
 
-    parser = subparsers.add_parser("inspect", help="show an image's manifest and config as JSON")
+    parser = subparsers.add_parser("inspect", help="show an image (or else a container) as JSON")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.set_defaults(handler=_inspect)
 

@@ -1,0 +1,131 @@
+"""Start and finish `true` from the busybox image: labcore next to crun, runc, podman (and docker).
+
+Run as root: ``.venv/bin/python bench/bench_containers.py [--runs N]``. Uses a private
+LABCORE_ROOT, private runtime state dirs and a private podman storage under a temporary
+directory, and writes bench/RESULTS-containers.md. Reports the median wall time of each command
+and its ratio to ``crun run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS-containers.md"
+
+
+def _timed(action: Callable[[], object], runs: int) -> list[float]:
+    action()  # warm up caches (page cache, snapshots, Python imports)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _command(argv: list[str], **kwargs: object) -> Callable[[], object]:
+    def action() -> object:
+        return subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+
+    return action
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    options = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="labcore-bench-"))
+    os.environ["LABCORE_ROOT"] = str(work / "labcore")
+    (work / "labcore").mkdir()
+    from labcore.container import run
+    from labcore.container.bundle import write_bundle
+    from labcore.image.base.images import busybox_image
+    from labcore.image.store import Store
+
+    busybox_image()
+    bundle = write_bundle("busybox", work / "bundle", ["true"])
+    rows: list[tuple[str, list[float] | None, str]] = []
+    labcore_cli = [sys.executable, "-m", "labcore.cli.main", "run", "--rm", "busybox", "true"]
+    rows.append(("`labcore run --rm busybox true`", _timed(_command(labcore_cli), options.runs), ""))
+    rows.append(
+        ("`labcore.container.run(..., remove=True)` (in process)",
+         _timed(lambda: run("busybox", ["true"], remove=True), options.runs), "")
+    )  # fmt: skip
+    crun_root = work / "crun-state"
+    crun_script = f"umount /sys/fs/cgroup/unified && exec crun --root {crun_root} run -b {bundle} bench-crun"
+    crun = ["unshare", "-m", "sh", "-c", crun_script]
+    rows.append(("`crun run` (in `unshare -m`, unified cgroup unmounted)", _timed(_command(crun), options.runs), ""))
+    runc = ["runc", "--root", str(work / "runc-state"), "run", "-b", str(bundle), "bench-runc"]
+    rows.append(("`runc run`", _timed(_command(runc), options.runs), ""))
+    if shutil.which("podman"):
+        store_path = Store().root
+        podman = [
+            "podman", "--root", str(work / "podman"), "--runroot", str(work / "podman-run"),
+            "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc",
+        ]  # fmt: skip
+        subprocess.run([*podman, "pull", "-q", f"oci:{store_path}:docker.io/library/busybox:latest"],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        image = subprocess.run([*podman, "images", "-q"], check=True, capture_output=True, text=True).stdout.split()[0]
+        podman_run = [*podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000",
+                      "--ulimit", "nproc=32768:32768", image, "true"]  # fmt: skip
+        try:
+            samples = _timed(_command(podman_run), options.runs)
+            rows.append(("`podman run --rm` (runc, cgroupfs, file events)", samples, ""))
+        finally:
+            subprocess.run([*podman, "system", "reset", "-f"], capture_output=True)
+    else:
+        rows.append(("`podman run --rm`", None, "podman not installed"))
+    docker_ok = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    if docker_ok:
+        reference = "docker.io/library/busybox:latest"
+        subprocess.run(["skopeo", "copy", f"oci:{Store().root}:{reference}", "docker-daemon:labcore-bench:latest"],
+                       check=True, capture_output=True)  # fmt: skip
+        docker = ["docker", "run", "--rm", "--network", "none", "labcore-bench:latest", "true"]
+        rows.append(("`docker run --rm`", _timed(_command(docker), options.runs), ""))
+    else:
+        rows.append(("`docker run --rm`", None, "skipped: no docker daemon on this host"))
+    baseline = statistics.median(next(samples for name, samples, _ in rows if name.startswith("`crun") and samples))
+    lines = [
+        "# Containers: start and finish `true` (busybox)",
+        "",
+        f"Host: Linux {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"{options.runs} runs each after one warm-up, median wall time; ratio to `crun run`. "
+        "crun is hidden from the hybrid cgroup layout by an extra `unshare -m` + umount, counted in its time. "
+        f"Load average when the run started: {load_before:.1f} (other work on the host inflates the medians).",
+        "",
+        "| command | median ms | min ms | ratio to crun |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, samples, note in rows:
+        if samples is None:
+            lines.append(f"| {name} | - | - | {note} |")
+            continue
+        median = statistics.median(samples)
+        lines.append(f"| {name} | {median * 1000:.1f} | {min(samples) * 1000:.1f} | {median / baseline:.2f} |")
+    lines += [
+        "",
+        "labcore starts a Python supervisor per container (`python -m labcore.container.supervisor`), which",
+        "mounts the overlay, creates the init through `labcore.runtime`, relays output into the json-file",
+        "log and tears down; most of its time is Python start-up and imports in that process.",
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,548 @@
+"""The supervisor: one small process per running container, like Docker's shim or Podman's conmon.
+
+``launch()`` starts ``python -m labcore.container.supervisor`` in a new session; it forks once more
+and the first child exits, so the supervisor is re-parented away from the caller and outlives the
+command that started it. The supervisor then
+
+1. mounts the container's root filesystem and creates the init through :mod:`labcore.runtime`
+   (namespaces, cgroup, mounts; the init waits before exec: status *created*),
+2. reports success or the error on the ready pipe, and waits for ``start`` on its control socket
+   (or starts at once for ``run``),
+3. relays the init's stdout/stderr (or its pty) into the json-file log and to attached clients,
+4. when the init exits, records exit code, OOM state and finish time atomically, tears down the
+   cgroup and the rootfs mount, answers every ``wait`` request, and removes the container if it
+   was run with ``--rm``.
+
+The control socket is an abstract Unix socket (no file to clean up, no path length limit); only
+clients with the supervisor's own uid are served. Requests and replies are one JSON line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labcore.container.logfile import LogWriter
+from labcore.container.record import ContainerRecord, load_record
+from labcore.container.state import ContainerPaths, now_rfc3339, process_start_time, update_state
+from labcore.errors import LabcoreError
+from labcore.runtime.spec import MountSpec
+
+__all__ = ["LaunchResult", "control_address", "launch", "main", "request", "wait_for_exit"]
+
+_DRAIN_SECONDS = 2.0
+
+
+def control_address(paths: ContainerPaths) -> bytes:
+    """The abstract socket address of a container's supervisor (unique per run dir and id)."""
+    import hashlib
+
+    tag = hashlib.sha256(str(paths.run_dir).encode()).hexdigest()[:24]
+    return b"\0labcore-supervisor-" + tag.encode()
+
+
+def request(paths: ContainerPaths, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """Send one request to the supervisor and return its reply; ConnectionError if none is running."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        client.settimeout(timeout)
+        client.connect(control_address(paths))
+        client.sendall(json.dumps(message).encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = client.recv(65536)
+            if not chunk:
+                raise ConnectionResetError(f"supervisor of {paths.container_id[:12]} closed the connection")
+            reply += chunk
+        result: dict[str, Any] = json.loads(reply)
+        return result
+    except FileNotFoundError:
+        raise ConnectionRefusedError(f"no supervisor for {paths.container_id[:12]}") from None
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What the supervisor reported once the container was created (or failed to be)."""
+
+    ok: bool
+    pid: int | None = None
+    error: dict[str, Any] = field(default_factory=dict)
+    start: dict[str, Any] = field(default_factory=dict)  # the start reply, when launched with start
+    supervisor_pid: int | None = None
+
+
+def launch(
+    paths: ContainerPaths,
+    *,
+    start: bool,
+    attach: tuple[int | None, int | None, int | None] = (None, None, None),
+    exit_fd: int | None = None,
+) -> LaunchResult:
+    """Start a supervisor for the container at ``paths``; return once it is created (or failed).
+
+    ``attach`` are file descriptors of the caller to relay the container's stdin, stdout and stderr
+    to/from (None: not attached). With ``start`` the command is started at once (``run``).
+    ``exit_fd`` receives the final ``wait`` reply (one JSON line) once the container is gone,
+    even if it was run with ``--rm``.
+    """
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    ready_read, ready_write = os.pipe()
+    command = [
+        sys.executable,
+        "-m",
+        "labcore.container.supervisor",
+        paths.container_id,
+        "--ready-fd",
+        str(ready_write),
+    ]
+    if start:
+        command.append("--start")
+    passed = [ready_write]
+    for flag, fd in zip(("--stdin-fd", "--stdout-fd", "--stderr-fd", "--exit-fd"), (*attach, exit_fd), strict=True):
+        if fd is not None:
+            # a copy above 2: the supervisor's own 0, 1 and 2 are /dev/null and its diagnostics file
+            copy = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+            command += [flag, str(copy)]
+            passed.append(copy)
+    environment = dict(os.environ)
+    # settings() must resolve the same paths in the supervisor as here
+    environment.setdefault("PYTHONUNBUFFERED", "1")
+    with open(paths.supervisor_log, "ab") as diagnostics:
+        intermediate = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=diagnostics,
+            stderr=diagnostics,
+            pass_fds=passed,
+            start_new_session=True,
+            env=environment,
+        )
+    for fd in passed:
+        os.close(fd)
+    try:
+        intermediate.wait()
+        with os.fdopen(ready_read, "rb") as ready:
+            line = ready.readline()
+    except BaseException:
+        intermediate.kill()
+        raise
+    if not line:
+        return LaunchResult(False, error={"type": "SupervisorError", "message": "the supervisor died early"})
+    report = json.loads(line)
+    if report.get("ok"):
+        return LaunchResult(
+            True,
+            pid=report.get("pid"),
+            start=report.get("start") or {},
+            supervisor_pid=report.get("supervisor_pid"),
+        )
+    return LaunchResult(False, error=report)
+
+
+def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
+    """Wait (at most ``timeout`` s) until process ``pid`` has ended (a supervisor after its last reply)."""
+    if pid is None:
+        return
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(pidfd, selectors.EVENT_READ)
+        selector.select(timeout)
+        selector.close()
+    finally:
+        os.close(pidfd)
+
+
+class _Supervisor:
+    """The supervisor's state while one container runs."""
+
+    def __init__(self, container_id: str, options: argparse.Namespace) -> None:
+        self.paths = ContainerPaths.of(container_id)
+        self.record: ContainerRecord = load_record(self.paths)
+        self.options = options
+        self.selector = selectors.DefaultSelector()
+        self.waiters: list[socket.socket] = []
+        self.log: LogWriter | None = None
+        self.outputs: dict[int, str] = {}  # container output fd -> stream name
+        self.container_stdin: int | None = None
+        self.attach_out: dict[str, int | None] = {"stdout": options.stdout_fd, "stderr": options.stderr_fd}
+        self.init: Any = None
+        self.started = False
+        self.exit_code: int | None = None
+
+    # -- setup --------------------------------------------------------------------------------
+
+    def report_ready(self, message: dict[str, Any]) -> None:
+        fd = self.options.ready_fd
+        if fd is None:
+            return
+        self.options.ready_fd = None
+        with contextlib.suppress(OSError):
+            os.write(fd, json.dumps(message).encode() + b"\n")
+        os.close(fd)
+
+    def create(self) -> None:
+        from labcore.container.rootfs import mount_rootfs
+        from labcore.container.specbuild import build_spec
+        from labcore.runtime.process import create
+
+        rootfs = mount_rootfs(self.record, self.paths)
+        self._prepare_volumes(rootfs)
+        netns_path, network_mounts = self._join_network()
+        spec = build_spec(self._with_user(rootfs), self.paths, netns_path=netns_path, extra_mounts=network_mounts)
+        child_fds: list[int] = []
+        if self.record.tty:
+            master, slave = os.openpty()
+            self._copy_window_size(master)
+            stdio = (slave, slave, slave)
+            child_fds.append(slave)
+            self.outputs[master] = "stdout"
+            self.container_stdin = master if self.options.stdin_fd is not None else None
+        else:
+            if self.record.interactive and self.options.stdin_fd is not None:
+                stdin_read, stdin_write = os.pipe()
+                self.container_stdin = stdin_write
+            else:
+                stdin_read = os.open(os.devnull, os.O_RDONLY)
+            out_read, out_write = os.pipe()
+            err_read, err_write = os.pipe()
+            stdio = (stdin_read, out_write, err_write)
+            child_fds += [stdin_read, out_write, err_write]
+            self.outputs[out_read] = "stdout"
+            self.outputs[err_read] = "stderr"
+        try:
+            self.init = create(spec, stdio)
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        update_state(
+            self.paths,
+            phase="created",
+            pid=self.init.pid,
+            pid_start_time=self.init.start_time,
+            cgroup=self.init.cgroup.name,
+        )
+
+    def _join_network(self) -> tuple[str | None, tuple[MountSpec, ...]]:
+        """For a bridge network: the sandbox netns to join, and its /etc/hosts and resolv.conf."""
+        from labcore.container.teardown import LOCAL_NETWORK_MODES
+
+        if self.record.network in LOCAL_NETWORK_MODES:
+            return None, ()
+        from labcore.runtime import network as networking
+
+        sandbox = networking.create_sandbox(
+            self.record.id,
+            self.record.network,
+            name=self.record.name,
+            hostname=self.record.hostname,
+            ports=[networking.parse_publish(spec) for spec in self.record.ports],
+        )
+        mounts = (
+            MountSpec("/etc/hosts", "bind", str(sandbox.hosts), ("rbind", "rw")),
+            MountSpec("/etc/resolv.conf", "bind", str(sandbox.resolv_conf), ("rbind", "rw")),
+        )
+        return sandbox.netns_path, mounts
+
+    def _prepare_volumes(self, rootfs: Path) -> None:
+        """Docker's copy-up: an empty volume gets the image's files at its mount point."""
+        from labcore.runtime import volumes
+
+        for mount in self.record.mounts:
+            if mount.type == "volume" and mount.copy_up and mount.name:
+                volumes.fill_from_image(volumes.get_volume(mount.name), rootfs, mount.destination)
+
+    def _with_user(self, rootfs: Path) -> ContainerRecord:
+        """The record with ``user`` resolved against the image's passwd/group, and HOME set."""
+        from labcore.container.users import resolve_user
+
+        user = resolve_user(self.record.user, rootfs)
+        env = list(self.record.env)
+        if not any(item.startswith("HOME=") for item in env):
+            env.append(f"HOME={user.home}")
+        return dataclasses.replace(
+            self.record, uid=user.uid, gid=user.gid, additional_gids=list(user.additional_gids), env=env
+        )
+
+    def _copy_window_size(self, master: int) -> None:
+        source = self.options.stdin_fd if self.options.stdin_fd is not None else self.options.stdout_fd
+        if source is None:
+            return
+        with contextlib.suppress(OSError):
+            size = fcntl.ioctl(source, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+
+    # -- start --------------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        if self.started:
+            return {"ok": True}
+        self.started = True
+        update_state(self.paths, phase="running", started_at=now_rfc3339())
+        try:
+            self.init.start()
+        except LabcoreError as error:
+            code = int(getattr(error, "exit_code", 126))
+            self._log_error(error.message)
+            update_state(self.paths, error=error.message)
+            return {"ok": False, "type": type(error).__name__, "message": error.message, "hint": error.hint,
+                    "exit_code": code}  # fmt: skip
+        return {"ok": True}
+
+    def _log_error(self, message: str) -> None:
+        if self.log is not None:
+            self.log.write("stderr", message.encode() + b"\n")
+        fd = self.attach_out["stderr"]
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(fd, f"labcore: {message}\n".encode())
+
+    # -- event loop ---------------------------------------------------------------------------
+
+    def serve(self, listener: socket.socket) -> None:
+        pidfd = os.pidfd_open(self.init.pid)
+        self.selector.register(listener, selectors.EVENT_READ, "listener")
+        self.selector.register(pidfd, selectors.EVENT_READ, "exit")
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ, "output")
+        if self.container_stdin is not None and self.options.stdin_fd is not None:
+            self.selector.register(self.options.stdin_fd, selectors.EVENT_READ, "stdin")
+        exited = False
+        while not exited:
+            for key, _ in self.selector.select():
+                if key.data == "listener":
+                    self._accept(listener)
+                elif key.data == "output":
+                    self._relay_output(int(key.fd))
+                elif key.data == "stdin":
+                    self._relay_stdin()
+                elif key.data == "exit":
+                    exited = True
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        self.exit_code = self._reap_init()
+        self._drain_outputs()
+
+    def _accept(self, listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", credentials)
+        if uid != os.getuid():
+            connection.close()
+            return
+        connection.settimeout(5)
+        try:
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                line += chunk
+            message = json.loads(line or b"{}")
+        except (OSError, ValueError):
+            connection.close()
+            return
+        command = message.get("cmd")
+        if command == "start":
+            self._reply(connection, self.start())
+        elif command == "wait":
+            self.waiters.append(connection)
+        else:
+            self._reply(connection, {"ok": False, "message": f"unknown command {command!r}"})
+
+    @staticmethod
+    def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):
+            connection.sendall(json.dumps(message).encode() + b"\n")
+        connection.close()
+
+    def _relay_output(self, fd: int) -> bool:
+        """Copy what is available on ``fd``; False (and unregistered) at end of file."""
+        stream = self.outputs[fd]
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        except OSError:  # EIO: every holder of the pty's other end has exited
+            data = b""
+        if not data:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(fd)
+            return False
+        if self.log is not None:
+            self.log.write(stream, data)
+        target = self.attach_out[stream]
+        if target is not None:
+            try:
+                os.write(target, data)
+            except OSError:
+                self.attach_out[stream] = None  # the client went away; keep logging
+        return True
+
+    def _relay_stdin(self) -> None:
+        assert self.options.stdin_fd is not None and self.container_stdin is not None
+        try:
+            data = os.read(self.options.stdin_fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(self.options.stdin_fd)
+            if not self.record.tty:
+                os.close(self.container_stdin)  # the container sees end of file
+                self.container_stdin = None
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.container_stdin, data)
+
+    def _drain_outputs(self) -> None:
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        open_fds = [fd for fd in self.outputs if fd in self.selector.get_map()]
+        while open_fds and time.monotonic() < deadline:
+            for key, _ in self.selector.select(timeout=0.1):
+                if key.data == "output" and not self._relay_output(int(key.fd)):
+                    open_fds.remove(int(key.fd))
+
+    def _reap_init(self) -> int:
+        while True:
+            try:
+                _, status = os.waitpid(self.init.pid, 0)
+            except ChildProcessError:
+                return 255  # not our child (should not happen: we are its subreaper)
+            except InterruptedError:
+                continue
+            return os.waitstatus_to_exitcode(status) if status >= 0 else 255
+
+    # -- teardown -----------------------------------------------------------------------------
+
+    def finish(self, exit_code: int, error: str | None = None) -> None:
+        from labcore.container.teardown import teardown
+
+        oom = False
+        if self.init is not None:
+            with contextlib.suppress(OSError):
+                oom = bool(self.init.cgroup.oom_killed())
+        code = 128 - exit_code if exit_code < 0 else exit_code  # killed by signal N -> 128+N
+        changes: dict[str, Any] = {"phase": "exited", "exit_code": code, "oom_killed": oom,
+                                   "finished_at": now_rfc3339()}  # fmt: skip
+        if error is not None:
+            changes["error"] = error
+        state = update_state(self.paths, **changes)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        for fd in (self.options.stdin_fd, self.options.stdout_fd, self.options.stderr_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        teardown(self.paths, state, self.record.network)
+        if self.record.auto_remove:
+            from labcore.container.removal import delete_container_files
+
+            with contextlib.suppress(Exception):
+                delete_container_files(self.paths, self.record, remove_anonymous_volumes=True)
+        reply = {"StatusCode": code, "OOMKilled": oom, "Error": error or state.error or ""}
+        for waiter in self.waiters:
+            self._reply(waiter, reply)
+        if self.options.exit_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.options.exit_fd, json.dumps(reply).encode() + b"\n")
+            os.close(self.options.exit_fd)
+
+    def run(self) -> int:
+        start_time = process_start_time(os.getpid())
+        update_state(
+            self.paths,
+            phase="creating",
+            supervisor_pid=os.getpid(),
+            supervisor_start_time=start_time,
+            pid=None,
+            pid_start_time=None,
+            started_at=None,
+            finished_at=None,
+            exit_code=None,
+            oom_killed=False,
+            error=None,
+            torn_down=False,
+        )
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        listener.bind(control_address(self.paths))
+        listener.listen(16)
+        self.log = LogWriter(self.paths.log_file)
+        try:
+            self.create()
+        except Exception as error:
+            message = error.message if isinstance(error, LabcoreError) else f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+            self.report_ready({"ok": False, "type": type(error).__name__, "message": message,
+                               "hint": getattr(error, "hint", "")})  # fmt: skip
+            listener.close()
+            self.finish(125, error=message)
+            return 1
+        report: dict[str, Any] = {"ok": True, "pid": self.init.pid, "supervisor_pid": os.getpid()}
+        if self.options.start:
+            report["start"] = self.start()
+        self.report_ready(report)
+        try:
+            self.serve(listener)
+        finally:
+            listener.close()
+        self.finish(self.exit_code if self.exit_code is not None else 255)
+        return 0
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="labcore-supervisor")
+    parser.add_argument("container_id")
+    parser.add_argument("--ready-fd", type=int)
+    parser.add_argument("--start", action="store_true")
+    parser.add_argument("--stdin-fd", type=int)
+    parser.add_argument("--stdout-fd", type=int)
+    parser.add_argument("--stderr-fd", type=int)
+    parser.add_argument("--exit-fd", type=int)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m labcore.container.supervisor ID``: fork away, then supervise."""
+    options = _options(argv)
+    if os.fork() > 0:
+        os._exit(0)  # the caller waits for this; the grandchild is re-parented and lives on
+    from labcore.linux.subreaper import set_child_subreaper
+
+    set_child_subreaper()
+    for number in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(number, signal.SIG_IGN)
+    os.chdir("/")
+    supervisor = _Supervisor(options.container_id, options)
+    try:
+        return supervisor.run()
+    except BaseException:
+        traceback.print_exc()
+        supervisor.report_ready({"ok": False, "type": "SupervisorError", "message": "the supervisor crashed"})
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
