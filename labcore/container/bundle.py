@@ -64,13 +64,11 @@ def bundle_config(
             "args": list(args),
             "env": list(env),
             "cwd": cwd,
+            # Docker's sets: inheritable and ambient stay empty, as labcore's runtime leaves them
             "capabilities": {
                 "bounding": capabilities,
                 "effective": capabilities,
                 "permitted": capabilities,
-                # labcore's runtime fills these two as well; kept equal so both give the same process
-                "inheritable": capabilities,
-                "ambient": capabilities,
             },
             "noNewPrivileges": True,
         },

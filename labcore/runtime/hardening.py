@@ -3,7 +3,8 @@
 :func:`plan_privileges` turns a :class:`ProcessSpec` into plain numbers before fork;
 :func:`apply_privileges` runs in the child right before ``execve``, in runc's order: drop the
 bounding set (needs CAP_SETPCAP, so first), switch groups and uid while keeping the permitted set,
-then set the effective, permitted, inheritable and ambient sets and ``no_new_privs``.
+then set the effective and permitted sets (inheritable and ambient stay empty, as in Docker) and
+``no_new_privs``.
 """
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ def apply_privileges(plan: PrivilegePlan) -> None:
     os.setresgid(plan.gid, plan.gid, plan.gid)
     os.setresuid(plan.uid, plan.uid, plan.uid)
     prctl.set_keepcaps(False)
-    capabilities.capset(plan.mask, plan.mask, plan.mask)
+    # as Docker: root keeps the set as effective and permitted; another user gets none (as after a
+    # plain setuid), and inheritable and ambient stay empty, so exec'd programs gain nothing
+    granted = plan.mask if plan.uid == 0 else 0
+    capabilities.capset(granted, granted, 0)
     prctl.ambient_clear_all()
-    for number in plan.keep:
-        prctl.ambient_raise(number)
     if plan.no_new_privileges:
         prctl.set_no_new_privs()

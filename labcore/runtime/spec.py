@@ -94,8 +94,9 @@ class ProcessSpec:
 
     ``args[0]`` without a ``/`` is looked up in the ``PATH`` of ``env`` inside the container's root.
     ``capabilities`` are names without ``CAP_`` (e.g. ``"CHOWN"``); ``None`` keeps every capability
-    (privileged). They are applied to the bounding, effective, permitted, inheritable and ambient
-    sets.
+    (privileged). They form the bounding set, and the effective and permitted sets of a root
+    process; a non-root process starts with none, and the inheritable and ambient sets are empty,
+    as Docker does it.
     """
 
     args: tuple[str, ...] | list[str]

@@ -22,7 +22,7 @@ from labcore.runtime.network.endpoint_store import (
 from labcore.runtime.network.errors import PortInUseError
 from labcore.runtime.network.hostfiles import forget_container, hosts_file, refresh_hosts, resolv_conf
 from labcore.runtime.network.netns import remove_netns, sandbox_netns_name
-from labcore.runtime.network.networks import ensure_up, get_network, list_networks, network_lock
+from labcore.runtime.network.networks import bridge_lock, ensure_up, get_network, list_networks, network_lock
 from labcore.runtime.network.ports import check_host_port_free, pick_host_port
 from labcore.runtime.network.records import Endpoint, Network, PortMapping
 from labcore.runtime.network.state import locked, networks_dir
@@ -98,7 +98,6 @@ def attach(
     ``resolv.conf`` (see :func:`hosts_file`, :func:`resolv_conf`) are written.
     """
     net = _resolve(network)
-    ensure_up(net)
     host_end, peer_end = veth_names(net, container_id)
     with locked(network_lock(net)):
         if any(endpoint.container_id == container_id for endpoint in network_endpoints(net)):
@@ -109,7 +108,9 @@ def attach(
         address = ipam.allocate(net, container_id)
         unit = firewall.endpoint_unit(net, container_id)
         try:
-            links.create_veth(host_end, peer_end, net.bridge, netns_path)
+            with bridge_lock(net):  # once the veth is on it, nobody deletes the bridge
+                ensure_up(net)
+                links.create_veth(host_end, peer_end, net.bridge, netns_path)
             mac = ipam.mac_for(address)
             interface = links.configure_container_end(
                 netns_path,

@@ -1,6 +1,8 @@
 """Address management: a lease file per network, changed only under ``flock``.
 
-``leases.json`` maps each leased address to the container holding it. Allocation takes the
+``leases.json`` maps each leased address to the container holding it. It lives beside the
+network's record, except for the default network's: ``labcore0`` is shared by every labcore root
+on the host, so its leases are host-wide, in ``/run/lock/labcore-network/labcore0/``. Allocation takes the
 lowest free host address after the gateway (``.1``); since every change happens under the lock
 and is written atomically before the address is used, no address is ever handed out twice, and
 leases survive restarts until :func:`release` frees them.
@@ -13,17 +15,23 @@ from pathlib import Path
 
 from labcore.runtime.network.errors import SubnetFullError
 from labcore.runtime.network.records import Network
-from labcore.runtime.network.state import locked, networks_dir, read_json, write_json_atomic
+from labcore.runtime.network.state import HOST_STATE_DIR, locked, networks_dir, read_json, write_json_atomic
 
 __all__ = ["allocate", "leases", "mac_for", "release"]
 
 
+def _lease_dir(network: Network) -> Path:
+    # labcore0 is one bridge for the whole host, so its addresses are leased host-wide (and vanish
+    # with it at reboot); a user-defined network's bridge belongs to one labcore root
+    return HOST_STATE_DIR / network.bridge if network.is_default else networks_dir() / network.id
+
+
 def _lease_file(network: Network) -> Path:
-    return networks_dir() / network.id / "leases.json"
+    return _lease_dir(network) / "leases.json"
 
 
 def _lease_lock(network: Network) -> Path:
-    return networks_dir() / network.id / "leases.lock"
+    return _lease_dir(network) / "leases.lock"
 
 
 def leases(network: Network) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 __all__ = [
+    "bridge_ports",
     "configure_container_end",
     "create_veth",
     "delete_link",
@@ -39,6 +40,14 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
         ipr.link("set", index=index, state="up")
 
 
+def bridge_ports(name: str) -> list[str]:
+    """The interfaces enslaved to bridge ``name`` (empty when it does not exist)."""
+    try:
+        return sorted(os.listdir(f"/sys/class/net/{name}/brif"))
+    except FileNotFoundError:
+        return []
+
+
 def delete_link(name: str) -> bool:
     """Delete interface ``name`` (a veth's peer goes with it); False when it was already gone."""
     with IPRoute() as ipr:
@@ -52,23 +61,20 @@ def delete_link(name: str) -> bool:
 
 
 def create_veth(host_name: str, peer_name: str, bridge: str, netns_path: str) -> None:
-    """A veth pair: ``host_name`` up on ``bridge``, ``peer_name`` moved into ``netns_path``."""
-    with IPRoute() as ipr:
-        ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": peer_name})
-        try:
-            host_index = ipr.link_lookup(ifname=host_name)[0]
+    """A veth pair: ``host_name`` up on ``bridge``, ``peer_name`` created inside ``netns_path``."""
+    fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with IPRoute() as ipr:
             bridge_index = ipr.link_lookup(ifname=bridge)[0]
-            ipr.link("set", index=host_index, master=bridge_index)
-            ipr.link("set", index=host_index, state="up")
-            peer_index = ipr.link_lookup(ifname=peer_name)[0]
-            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": peer_name, "net_ns_fd": fd})
             try:
-                ipr.link("set", index=peer_index, net_ns_fd=fd)
-            finally:
-                os.close(fd)
-        except BaseException:
-            ipr.link("del", ifname=host_name)
-            raise
+                host_index = ipr.link_lookup(ifname=host_name)[0]
+                ipr.link("set", index=host_index, master=bridge_index, state="up")
+            except BaseException:
+                ipr.link("del", ifname=host_name)
+                raise
+    finally:
+        os.close(fd)
 
 
 def netns_links(netns_path: str) -> list[str]:
@@ -93,14 +99,17 @@ def configure_container_end(
     network keeps the first network's default route, as in Docker).
     """
     with IPRoute(netns=netns_path, flags=0) as ns:
-        taken = {link.get("ifname") for link in ns.get_links()}
-        interface = next(f"eth{number}" for number in range(len(taken) + 1) if f"eth{number}" not in taken)
-        index = ns.link_lookup(ifname=peer_name)[0]
+        indexes = {str(link.get("ifname")): int(link["index"]) for link in ns.get_links()}
+        interface = next(f"eth{number}" for number in range(len(indexes) + 1) if f"eth{number}" not in indexes)
+        index = indexes[peer_name]
         ns.link("set", index=index, ifname=interface, address=mac)
         ns.addr("add", index=index, address=ip, prefixlen=prefixlen)
         ns.link("set", index=index, state="up")
-        ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
-        has_default = any(route["dst_len"] == 0 for route in ns.get_routes(family=socket.AF_INET, table=254))
+        ns.link("set", index=indexes["lo"], state="up")
+        # a namespace with only lo and this veth (the usual case) cannot have a default route yet
+        has_default = len(indexes) > 2 and any(
+            route["dst_len"] == 0 for route in ns.get_routes(family=socket.AF_INET, table=254)
+        )
         if not has_default:
             ns.route("add", dst="0.0.0.0/0", gateway=gateway)
     return interface

@@ -7,6 +7,7 @@ import ipaddress
 import re
 import secrets
 import shutil
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from labcore.errors import ConflictError, UsageError
 from labcore.runtime.network import firewall, links, sysctl
 from labcore.runtime.network.errors import NetworkInUseError, NetworkNotFoundError, SubnetOverlapError
 from labcore.runtime.network.records import DEFAULT_BRIDGE, DEFAULT_NETWORK, Network
-from labcore.runtime.network.state import locked, networks_dir, read_json, write_json_atomic
+from labcore.runtime.network.state import HOST_STATE_DIR, locked, networks_dir, read_json, write_json_atomic
 from labcore.runtime.network.subnets import (
     allocate_subnet,
     check_no_overlap,
@@ -25,6 +26,7 @@ from labcore.runtime.network.subnets import (
 
 __all__ = [
     "PSEUDO_NETWORKS",
+    "bridge_lock",
     "create_network",
     "endpoint_dir",
     "ensure_default_network",
@@ -97,6 +99,16 @@ def _taken(exclude_links: tuple[str, ...] = ()) -> list[tuple[ipaddress.IPv4Netw
     return taken
 
 
+def bridge_lock(network: Network) -> AbstractContextManager[None]:
+    """The host-wide lock on a network's bridge.
+
+    It is held while the bridge is created or re-created, while a container's veth is put on it,
+    and while it is checked for ports and deleted, so that one labcore root never deletes the
+    shared ``labcore0`` under another root's attach. Taken after any root or network lock.
+    """
+    return locked(HOST_STATE_DIR / f"{network.bridge}.lock")
+
+
 def _bring_up(network: Network) -> None:
     links.ensure_bridge(network.bridge, network.gateway, network.prefixlen)
     sysctl.enable_route_localnet(network.bridge)
@@ -142,7 +154,8 @@ def create_network(name: str, subnet: str | None = None) -> Network:
         network = _new_network(name, f"lc-{network_id[:12]}", chosen, network_id)
         _save(network)
         try:
-            _bring_up(network)
+            with bridge_lock(network):
+                _bring_up(network)
         except BaseException:
             _tear_down(network)
             raise
@@ -154,8 +167,8 @@ def ensure_default_network() -> Network:
     with locked(_registry_lock()):
         for network in list_networks():
             if network.is_default:
-                if not links.link_exists(network.bridge):
-                    _bring_up(network)
+                with bridge_lock(network):
+                    ensure_up(network)
                 return network
         subnet = default_subnet()
         # a leftover labcore0 (e.g. after a crash) is adopted, so its own routes do not count
@@ -169,7 +182,8 @@ def ensure_default_network() -> Network:
         network = _new_network(DEFAULT_NETWORK, DEFAULT_BRIDGE, subnet, secrets.token_hex(32))
         _save(network)
         try:
-            _bring_up(network)
+            with bridge_lock(network):
+                _bring_up(network)
         except BaseException:
             _tear_down(network)
             raise
@@ -177,11 +191,12 @@ def ensure_default_network() -> Network:
 
 
 def ensure_up(network: Network) -> None:
-    """Re-create a network's bridge and rules when they are gone (after a reboot, say)."""
+    """Re-create a network's bridge and rules when they are gone (after a reboot, say).
+
+    The caller holds :func:`bridge_lock` for ``network``.
+    """
     if not links.link_exists(network.bridge):
-        with locked(_registry_lock()):
-            if not links.link_exists(network.bridge):
-                _bring_up(network)
+        _bring_up(network)
 
 
 def _attached(network: Network) -> list[str]:
@@ -190,7 +205,13 @@ def _attached(network: Network) -> list[str]:
 
 def _tear_down(network: Network) -> None:
     firewall.remove_unit(firewall.network_unit(network))
-    links.delete_link(network.bridge)
+    with bridge_lock(network):
+        # the default bridge may still carry another labcore root's containers: then it stays
+        if not network.is_default:
+            links.delete_link(network.bridge)
+        elif not links.bridge_ports(network.bridge):
+            # its host-wide leases stay: another root may hold one it is about to use
+            links.delete_link(network.bridge)
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(networks_dir() / network.id)
     sysctl.restore_forwarding()

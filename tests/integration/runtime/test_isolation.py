@@ -91,6 +91,13 @@ def test_capabilities_are_dockers_default_set(run_container: Run) -> None:
     assert caps["CapBnd"] == expected
     assert caps["CapEff"] == expected
     assert caps["CapPrm"] == expected
+    assert caps["CapInh"] == 0 and caps["CapAmb"] == 0  # as Docker: nothing passes on through exec
+
+
+def test_a_non_root_user_has_no_effective_capabilities(run_container: Run) -> None:
+    caps = _capabilities(run_container(["cat", "/proc/self/status"], process={"user": User(1000, 1000)}).out)
+    assert caps["CapBnd"] == mask_of(set(DEFAULT_CAPS))
+    assert caps["CapEff"] == caps["CapPrm"] == caps["CapAmb"] == 0
 
 
 def test_no_new_privs_is_set(run_container: Run) -> None:

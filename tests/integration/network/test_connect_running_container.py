@@ -1,0 +1,73 @@
+"""``labcore network connect`` joins a running labcore container (started with --network none)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from labcore.cli.main import main
+from labcore.runtime import network
+from tests.integration.network.nsprocs import server_in
+
+pytestmark = [pytest.mark.root, pytest.mark.integration]
+
+
+@pytest.fixture(scope="session")
+def busybox_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root holding the busybox image's store and snapshots, built once per session."""
+    root = tmp_path_factory.mktemp("net-busybox-store") / "labcore"
+    root.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABCORE_ROOT", str(root))
+        from labcore.image.base.images import busybox_image
+        from labcore.image.snapshots import SnapshotStore
+
+        SnapshotStore().prepare(busybox_image())
+    return root
+
+
+@pytest.fixture
+def busybox(labcore_root: Path, busybox_store: Path) -> Iterator[str]:
+    """``"busybox"`` in this test's root; every container is removed afterwards."""
+    for part in ("store", "snapshots"):
+        subprocess.run(["cp", "-a", str(busybox_store / part), str(labcore_root / part)], check=True)
+    try:
+        yield "busybox"
+    finally:
+        import labcore.container as containers
+
+        for container in containers.list(all=True):
+            containers.remove(container, force=True)
+            network.cleanup(container.id)
+        shutil.rmtree(labcore_root / "volumes", ignore_errors=True)
+
+
+def test_connect_and_disconnect_a_running_container(
+    busybox: str, make_netns: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import labcore.container as containers
+
+    net = network.create_network("late")
+    peer_ns = make_netns()
+    peer = network.attach(net, "p" * 64, peer_ns, name="peer")
+    container = containers.run(busybox, ["sleep", "600"], detach=True, name="box", network="none")
+    assert containers.exec(container.name, ["cat", "/sys/class/net/eth0/address"]).exit_code != 0
+
+    assert main(["network", "connect", "late", "box"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("eth0 10.")
+    (endpoint,) = network.container_endpoints(container.id)
+    assert endpoint.name == "box"
+    shown = containers.exec(container.name, ["ip", "-4", "-o", "addr", "show", "eth0"])
+    assert f"inet {endpoint.ip}/24" in shown.stdout
+    with server_in(peer_ns, 7010, b"peer"):
+        got = containers.exec(container.name, ["sh", "-c", f"echo hi | nc {peer.ip} 7010"])
+        assert got.stdout.startswith(f"peer:hi\n:{endpoint.ip}")
+
+    assert main(["network", "disconnect", "late", "box"]) == 0
+    assert containers.exec(container.name, ["cat", "/sys/class/net/eth0/address"]).exit_code != 0
+    assert network.leases(net) == {peer.ip: "p" * 64}
