@@ -50,7 +50,10 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pids-limit", help="maximum number of processes (-1: unlimited)")
     parser.add_argument("--cpus", help="number of CPUs, e.g. 0.5")
     parser.add_argument("--network", default="none", help="none (default), host, bridge or a network name")
-    parser.add_argument("-p", "--publish", action="append", default=[], metavar="[IP:]HPORT:CPORT", help="publish")
+    parser.add_argument("-p", "--publish", action="append", default=[], metavar="[IP:]HPORT:CPORT",
+                        help="publish a container port on the host")
+    parser.add_argument("-P", "--publish-all", action="store_true",
+                        help="publish every port the image EXPOSEs on a free host port")
     parser.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]", help="bind or volume")
     parser.add_argument("--mount", action="append", default=[], metavar="type=..,target=..", help="attach a mount")
     parser.add_argument("--tmpfs", action="append", default=[], metavar="PATH[:size=..,mode=..]", help="a tmpfs")
@@ -80,6 +83,7 @@ def _create_options(args: argparse.Namespace) -> dict[str, Any]:
         "cpus": args.cpus,
         "network": args.network,
         "publish": args.publish,
+        "publish_all": args.publish_all,
         "volumes": args.volume,
         "mounts": args.mount,
         "tmpfs": args.tmpfs,

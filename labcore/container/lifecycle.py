@@ -152,6 +152,7 @@ def create(
     cpus: str | float | None = None,
     network: str = "none",
     publish: Sequence[str] = (),
+    publish_all: bool = False,
     volumes: Sequence[str] = (),
     mounts: Sequence[str] = (),
     tmpfs: Sequence[str] = (),
@@ -167,7 +168,8 @@ def create(
     ``mounts=["type=tmpfs,target=/t"]``, ``tmpfs=["/run:size=1m"]``); bad values raise
     UsageError naming the flag. ``network`` is ``"none"`` (own netns with only loopback),
     ``"host"``, ``"bridge"`` or the name of a network (``labcore network create``); ``publish``
-    takes ``-p`` specs such as ``"8080:80"`` for bridge networks.
+    takes ``-p`` specs such as ``"8080:80"`` for bridge networks; ``publish_all`` (``-P``) adds
+    each port the image EXPOSEs on a free host port.
     """
     from labcore.image.snapshots import SnapshotStore
     from labcore.image.store import Store
@@ -176,12 +178,14 @@ def create(
     memory_bytes = parse_memory(memory) if memory is not None else None
     pids = parse_pids_limit(pids_limit) if pids_limit is not None else None
     nano_cpus = parse_cpus(cpus) if cpus is not None else None
+    image_record = Store().resolve(image)
+    defaults = image_record.config.config
+    if publish_all:
+        publish = [*publish, *defaults.exposed_ports]  # "80/tcp": a free host port, as -p 80 does
     _check_network(network, publish)
     if workdir is not None and not workdir.startswith("/"):
         raise UsageError(f"invalid --workdir {workdir!r}: not an absolute path", hint="e.g. --workdir /app")
     run_env = parse_env(env)
-    image_record = Store().resolve(image)
-    defaults = image_record.config.config
     final_entrypoint, final_cmd = _command(defaults.entrypoint, defaults.cmd, entrypoint, args)
     container_id = new_id()
     base_env = list(defaults.env) or list(DEFAULT_ENV)

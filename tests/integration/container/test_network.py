@@ -56,3 +56,15 @@ def test_network_errors(busybox):
         containers.create(busybox, ["true"], network="no-such-net")
     with pytest.raises(UsageError, match="cannot publish ports with --network none"):
         containers.create(busybox, ["true"], publish=["80"])
+
+
+def test_publish_all_publishes_the_images_exposed_ports(busybox, net, tmp_path):
+    from labcore.build import build
+
+    (tmp_path / "Dockerfile").write_text(f"FROM {busybox}\nEXPOSE 8080\n"
+                                         'CMD ["sh", "-c", "echo exposed | nc -l -p 8080"]\n')
+    build(tmp_path, tags=["exposer:1"], output=lambda _: None)
+    container = containers.run("exposer:1", detach=True, network=net, publish_all=True)
+    ports = containers.inspect(container.id)["NetworkSettings"]["Ports"]["8080/tcp"]
+    assert int(ports[0]["HostPort"]) > 0
+    assert _read_from(int(ports[0]["HostPort"])) == b"exposed\n"
