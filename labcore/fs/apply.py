@@ -103,7 +103,7 @@ def apply_layer(
         )
     owners = os.geteuid() == 0 if same_owner is None else same_owner
     applier = _Applier(root_path, allow_devices, owners, overlay_whiteouts)
-    with HashingReader(tar_stream) as reader:
+    with HashingReader(tar_stream, background=True) as reader:
         for entry in iter_entries(reader):
             try:
                 applier.apply(entry, reader)

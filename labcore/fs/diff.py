@@ -18,16 +18,17 @@ Sockets cannot be stored in tar and are skipped (counted in :attr:`LayerStats.sk
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from labcore.digest import Digest
 from labcore.errors import LayerError
 from labcore.fs.hashing import BackgroundHasher
+from labcore.fs.tarheader import encode_header
 from labcore.fs.whiteout import (
     OPAQUE_MARKER,
     OVERLAY_XATTR_PREFIXES,
@@ -39,6 +40,9 @@ from labcore.fs.whiteout import (
 __all__ = ["LayerStats", "diff_trees", "overlay_upper_to_layer", "tree_to_layer"]
 
 _COPY_BUFFER = 1 << 20
+_SMALL_FILE = 256 << 10
+_ZEROS = bytes(512)
+BLOCK = 512
 _SINK_BUFFER = 1 << 20
 _XATTR_PREFIX = "SCHILY.xattr."
 _KEPT_SECURITY_XATTRS = ("security.capability",)
@@ -70,7 +74,7 @@ class LayerStats:
 def tree_to_layer(root: str | os.PathLike[str], out: BinaryIO) -> LayerStats:
     """Write every entry below ``root`` (not ``root`` itself) as one full layer to ``out``."""
     with _LayerWriter(out) as writer:
-        writer.add_children("", Path(root))
+        writer.add_children("", os.fspath(root))
         return writer.close()
 
 
@@ -91,7 +95,7 @@ def diff_trees(
     directories around each change are written too, so their mtimes come out right.
     """
     with _LayerWriter(out) as writer:
-        _DiffWalker(writer, compare_content).compare_dir("", Path(lower), Path(upper))
+        _DiffWalker(writer, compare_content).compare_dir("", os.fspath(lower), os.fspath(upper))
         return writer.close()
 
 
@@ -104,7 +108,7 @@ def overlay_upper_to_layer(upper: str | os.PathLike[str], out: BinaryIO) -> Laye
     their files do not hold their own contents; mount with those features off.
     """
     with _LayerWriter(out) as writer:
-        writer.add_overlay_children("", Path(upper))
+        writer.add_overlay_children("", os.fspath(upper))
         return writer.close()
 
 
@@ -118,23 +122,25 @@ class _Sink:
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Buffer ``data`` (copied), writing and hashing a megabyte at a time."""
         self.size += len(data)
-        if len(data) >= _SINK_BUFFER // 4:
-            self.flush()
-            chunk = bytes(data)  # the hasher needs bytes that nobody reuses
-            self._hash.update(chunk)
-            self._out.write(chunk)
-            return
         self._pending += data
         if len(self._pending) >= _SINK_BUFFER:
             self.flush()
 
+    def write_owned(self, chunk: bytes) -> None:
+        """Write a large ``chunk`` nobody else holds, without copying it."""
+        self.flush()
+        self.size += len(chunk)
+        self._hash.update(chunk)
+        self._out.write(chunk)
+
     def flush(self) -> None:
         if self._pending:
-            chunk = bytes(self._pending)
+            chunk, self._pending = self._pending, bytearray()
+            # the old buffer is never touched again, so the hashing thread may read it as is
             self._hash.update(chunk)
             self._out.write(chunk)
-            self._pending = bytearray()
 
     def digest(self) -> Digest:
         return self._hash.digest()
@@ -148,7 +154,6 @@ class _LayerWriter:
 
     def __init__(self, out: BinaryIO) -> None:
         self.sink = _Sink(out)
-        self.buffer = bytearray(_COPY_BUFFER)
         self.links: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) -> first name written
         self.entries = 0
         self.whiteouts = 0
@@ -162,16 +167,16 @@ class _LayerWriter:
 
     # -- whole trees ----------------------------------------------------------------------
 
-    def add_children(self, rel: str, host: Path) -> None:
+    def add_children(self, rel: str, host: str) -> None:
         """Write every entry below the directory ``host``, named below ``rel``."""
         for entry in _sorted_entries(host):
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
             st = entry.stat(follow_symlinks=False)
-            self.add(child_rel, Path(entry.path), st)
+            self.add(child_rel, entry.path, st)
             if stat.S_ISDIR(st.st_mode):
-                self.add_children(child_rel, Path(entry.path))
+                self.add_children(child_rel, entry.path)
 
-    def add_overlay_children(self, rel: str, host: Path) -> None:
+    def add_overlay_children(self, rel: str, host: str) -> None:
         """Like :meth:`add_children`, translating overlayfs whiteouts and opaque dirs."""
         for entry in _sorted_entries(host):
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
@@ -179,53 +184,45 @@ class _LayerWriter:
             if is_overlay_whiteout(st):
                 self.add_whiteout(rel, entry.name)
                 continue
-            self.add(child_rel, Path(entry.path), st, overlay=True)
+            self.add(child_rel, entry.path, st, overlay=True)
             if stat.S_ISDIR(st.st_mode):
                 if is_opaque_dir(entry.path):
                     self.add_opaque(child_rel)
-                self.add_overlay_children(child_rel, Path(entry.path))
+                self.add_overlay_children(child_rel, entry.path)
 
     # -- single entries -------------------------------------------------------------------
 
-    def add(self, rel: str, host: Path, st: os.stat_result, *, overlay: bool = False) -> None:
+    def add(self, rel: str, host: str, st: os.stat_result, *, overlay: bool = False) -> None:
         """Write one entry (without a directory's contents)."""
         mode = st.st_mode
         if stat.S_ISSOCK(mode):
             self.skipped += 1
             return
-        info = tarfile.TarInfo(rel)
-        info.mode = stat.S_IMODE(mode)
-        info.uid, info.gid = st.st_uid, st.st_gid
-        info.mtime = int(st.st_mtime)
-        info.uname = info.gname = ""
         xattrs = _portable_xattrs(host, overlay=overlay)
-        if xattrs:
-            info.pax_headers = {
-                _XATTR_PREFIX + name: value.decode("utf-8", "surrogateescape") for name, value in xattrs.items()
-            }
-        key = (st.st_dev, st.st_ino)
+        header = functools.partial(
+            encode_header, mode=stat.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid, mtime=int(st.st_mtime), xattrs=xattrs
+        )
+        self.entries += 1
         if not stat.S_ISDIR(mode) and st.st_nlink > 1:
+            key = (st.st_dev, st.st_ino)
             first = self.links.get(key)
             if first is not None:
-                info.type, info.linkname = tarfile.LNKTYPE, first
-                self._write_header(info)
+                self.sink.write(header(rel, tarfile.LNKTYPE, linkname=first))
                 return
             self.links[key] = rel
         if stat.S_ISREG(mode):
-            info.type, info.size = tarfile.REGTYPE, st.st_size
-            self._write_header(info)
-            self._write_file(host, st.st_size, rel)
-            return
-        if stat.S_ISDIR(mode):
-            info.type = tarfile.DIRTYPE
+            self._write_file(host, header(rel, tarfile.REGTYPE, size=st.st_size), st.st_size, rel)
+        elif stat.S_ISDIR(mode):
+            self.sink.write(header(rel, tarfile.DIRTYPE))
         elif stat.S_ISLNK(mode):
-            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(host)
+            target = os.readlink(host)
+            self.sink.write(header(rel, tarfile.SYMTYPE, linkname=target))
         elif stat.S_ISFIFO(mode):
-            info.type = tarfile.FIFOTYPE
+            self.sink.write(header(rel, tarfile.FIFOTYPE))
         else:
-            info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
-            info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        self._write_header(info)
+            kind = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+            major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
+            self.sink.write(header(rel, kind, devmajor=major, devminor=minor))
 
     def remember(self, rel: str, st: os.stat_result) -> None:
         """Note an unchanged hard-linked file, so later names of its inode can link to it."""
@@ -241,38 +238,40 @@ class _LayerWriter:
         self._add_marker(f"{dir_rel}/{OPAQUE_MARKER}" if dir_rel else OPAQUE_MARKER)
 
     def _add_marker(self, name: str) -> None:
-        info = tarfile.TarInfo(name)
-        info.mode, info.mtime, info.uname, info.gname = 0, 0, "", ""
-        self.sink.write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+        self.sink.write(encode_header(name, tarfile.REGTYPE))
         self.whiteouts += 1
 
-    def _write_header(self, info: tarfile.TarInfo) -> None:
-        self.sink.write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
-        self.entries += 1
-
-    def _write_file(self, host: Path, size: int, rel: str) -> None:
+    def _write_file(self, host: str, header: bytes, size: int, rel: str) -> None:
         fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
+            self.sink.write(header)
             remaining = size
-            view = memoryview(self.buffer)
             while remaining:
-                count = os.readv(fd, [view[: min(remaining, _COPY_BUFFER)]])
-                if count == 0:
-                    raise LayerError(
-                        f"{rel!r} shrank while it was being written to the layer",
-                        hint="do not change a tree while a layer is made from it",
-                    )
-                self.sink.write(view[:count])
-                remaining -= count
+                # os.read returns fresh bytes: small files go through the buffer, big chunks
+                # straight to the output and the hasher without another copy
+                chunk = os.read(fd, min(remaining, _COPY_BUFFER))
+                self._check_complete(len(chunk), min(remaining, 1), rel)
+                if len(chunk) >= _SMALL_FILE:
+                    self.sink.write_owned(chunk)
+                else:
+                    self.sink.write(chunk)
+                remaining -= len(chunk)
         finally:
             os.close(fd)
-        padding = -size % tarfile.BLOCKSIZE
-        if padding:
-            self.sink.write(bytes(padding))
+        if size % BLOCK:
+            self.sink.write(_ZEROS[: -size % BLOCK])
+
+    @staticmethod
+    def _check_complete(got: int, wanted: int, rel: str) -> None:
+        if got < wanted:
+            raise LayerError(
+                f"{rel!r} shrank while it was being written to the layer",
+                hint="do not change a tree while a layer is made from it",
+            )
 
     def close(self) -> LayerStats:
         """Write the end-of-archive marker, flush, and report."""
-        self.sink.write(bytes(2 * tarfile.BLOCKSIZE))
+        self.sink.write(bytes(2 * BLOCK))
         self.sink.flush()
         return LayerStats(
             diff_id=self.sink.digest(),
@@ -292,9 +291,9 @@ class _DiffWalker:
         # unchanged directories around the current position, not written yet: they are written
         # just before the first change inside them, so that applying the layer restores their
         # mtime after it changed their contents
-        self.unwritten_parents: list[tuple[str, Path, os.stat_result]] = []
+        self.unwritten_parents: list[tuple[str, str, os.stat_result]] = []
 
-    def compare_dir(self, rel: str, lower: Path, upper: Path) -> None:
+    def compare_dir(self, rel: str, lower: str, upper: str) -> None:
         lower_entries = {entry.name: entry for entry in _sorted_entries(lower)}
         upper_entries = _sorted_entries(upper)
         upper_names = {entry.name for entry in upper_entries}
@@ -309,13 +308,13 @@ class _DiffWalker:
         for entry in upper_entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
             upper_stat = entry.stat(follow_symlinks=False)
-            upper_path = Path(entry.path)
+            upper_path = entry.path
             lower_entry = lower_entries.get(entry.name)
             if lower_entry is None:
                 self._write_tree(child_rel, upper_path, upper_stat)
                 continue
             lower_stat = lower_entry.stat(follow_symlinks=False)
-            lower_path = Path(lower_entry.path)
+            lower_path = lower_entry.path
             same = self._same(lower_path, lower_stat, upper_path, upper_stat)
             if stat.S_ISDIR(upper_stat.st_mode) and stat.S_ISDIR(lower_stat.st_mode):
                 if same:
@@ -331,7 +330,7 @@ class _DiffWalker:
             else:
                 self._write_tree(child_rel, upper_path, upper_stat)
 
-    def _write_tree(self, rel: str, path: Path, st: os.stat_result) -> None:
+    def _write_tree(self, rel: str, path: str, st: os.stat_result) -> None:
         self._write_parents()
         self.writer.add(rel, path, st)
         if stat.S_ISDIR(st.st_mode):
@@ -342,7 +341,7 @@ class _DiffWalker:
             self.writer.add(rel, path, st)
         self.unwritten_parents.clear()
 
-    def _same(self, lower: Path, lower_stat: os.stat_result, upper: Path, upper_stat: os.stat_result) -> bool:
+    def _same(self, lower: str, lower_stat: os.stat_result, upper: str, upper_stat: os.stat_result) -> bool:
         if (
             lower_stat.st_mode != upper_stat.st_mode
             or lower_stat.st_uid != upper_stat.st_uid
@@ -367,12 +366,12 @@ class _DiffWalker:
         return True
 
 
-def _sorted_entries(directory: Path) -> list[os.DirEntry[str]]:
+def _sorted_entries(directory: str) -> list[os.DirEntry[str]]:
     with os.scandir(directory) as entries:
         return sorted(entries, key=lambda entry: os.fsencode(entry.name))
 
 
-def _portable_xattrs(path: Path, *, overlay: bool) -> dict[str, bytes]:
+def _portable_xattrs(path: str, *, overlay: bool) -> dict[str, bytes]:
     """The xattrs of ``path`` that belong in a layer (see the module docstring)."""
     try:
         names = os.listxattr(path, follow_symlinks=False)
@@ -384,7 +383,7 @@ def _portable_xattrs(path: Path, *, overlay: bool) -> dict[str, bytes]:
     for name in sorted(names):
         if overlay and name in _UNSUPPORTED_OVERLAY_XATTRS:
             raise LayerError(
-                f"overlay upper entry {os.fspath(path)!r} has {name}, so it does not hold its own data",
+                f"overlay upper entry {path!r} has {name}, so it does not hold its own data",
                 hint="mount the overlay with redirect_dir=off,metacopy=off to make layers from it",
             )
         if name.startswith(OVERLAY_XATTR_PREFIXES) or name.startswith("system."):
@@ -399,8 +398,8 @@ def _portable_xattrs(path: Path, *, overlay: bool) -> dict[str, bytes]:
     return kept
 
 
-def _same_bytes(first: Path, second: Path) -> bool:
-    with first.open("rb", buffering=0) as one, second.open("rb", buffering=0) as two:
+def _same_bytes(first: str, second: str) -> bool:
+    with open(first, "rb", buffering=0) as one, open(second, "rb", buffering=0) as two:
         while True:
             chunk = one.read(_COPY_BUFFER)
             if chunk != two.read(_COPY_BUFFER):

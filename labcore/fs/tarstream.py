@@ -25,6 +25,7 @@ __all__ = ["BLOCK", "HashingReader", "TarEntry", "TarFormatError", "iter_entries
 BLOCK = 512
 _READ_SIZE = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK)
+_NO_PAX: dict[str, bytes] = {}
 _DEVICE_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE)
 _XATTR_PREFIX = "SCHILY.xattr."
 _REGULAR_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
@@ -46,7 +47,7 @@ class TarFormatError(LayerError):
     default_hint = "the layer blob is truncated, not a tar archive, or still compressed"
 
 
-@dataclass
+@dataclass(slots=True)
 class TarEntry:
     """One member of a tar stream, with PAX and GNU extensions already merged in."""
 
@@ -74,11 +75,16 @@ class TarEntry:
 
 
 class HashingReader:
-    """Reads a binary stream in large chunks, hashing (sha256) and counting what it consumes."""
+    """Reads a binary stream in large chunks, hashing (sha256) and counting what it consumes.
 
-    def __init__(self, raw: BinaryIO) -> None:
+    With ``background=True`` the hashing runs on a second thread; close the reader then.
+    """
+
+    def __init__(self, raw: BinaryIO, *, background: bool = False) -> None:
         self._raw = raw
-        self._hash = BackgroundHasher()
+        # hashing on a second thread is faster, but then the reader must be closed (or used in a
+        # with block) so that the thread ends
+        self._hash = BackgroundHasher(threaded=background)
         self._buffer = b""
         self._offset = 0
         self.size = 0  # bytes pulled from the stream so far
@@ -187,8 +193,11 @@ def iter_entries(reader: HashingReader) -> Iterator[TarEntry]:
             else:
                 long_link = payload.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             continue
-        entry = _make_entry(info, {**global_pax, **local_pax}, long_name, long_link, header_at)
-        local_pax, long_name, long_link = {}, None, None
+        if global_pax or local_pax or long_name is not None or long_link is not None:
+            entry = _make_entry(info, {**global_pax, **local_pax}, long_name, long_link, header_at)
+            local_pax, long_name, long_link = {}, None, None
+        else:
+            entry = _make_entry(info, _NO_PAX, None, None, header_at)
         data_at = reader.position
         # like tarfile and GNU tar, only regular files carry data blocks
         padded = -(-entry.size // BLOCK) * BLOCK if entry.is_regular else 0

@@ -73,6 +73,10 @@ class BlobWriter:
         self._file.write(data)
         return len(data)
 
+    def flush(self) -> None:
+        """Push buffered bytes to the temporary file (uncompressed layer writers call it)."""
+        self._file.flush()
+
     def copy_from(self, stream: BinaryIO) -> None:
         """Write everything left in ``stream``."""
         while chunk := stream.read(_CHUNK):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from labcore.fs.apply import apply_layer
-from labcore.fs.diff import overlay_upper_to_layer, tree_to_layer
+from labcore.fs.diff import diff_trees, overlay_upper_to_layer, tree_to_layer
 from labcore.fs.overlay import OverlayMount, mount_overlay, overlay_mounted, overlay_view, unmount_overlay
 from tests.unit.fs.manifest import clone_tree, manifest
 
@@ -65,9 +65,7 @@ def modify(merged: Path) -> None:
     (merged / "bin/ash/inside").write_text("x")
 
 
-def test_upper_dir_layer_replayed_on_the_lower_gives_the_merged_view(
-    overlay: OverlayMount, tmp_path: Path
-) -> None:
+def test_upper_dir_layer_replayed_on_the_lower_gives_the_merged_view(overlay: OverlayMount, tmp_path: Path) -> None:
     modify(overlay.target)
     assert overlay.upper is not None
     layer = io.BytesIO()
@@ -121,14 +119,33 @@ def test_gnu_tar_extracts_the_upper_layer_like_we_do(overlay: OverlayMount, tmp_
     theirs.mkdir()
     with layer_path.open("rb") as stream:
         apply_layer(stream, ours)
-    subprocess.run(
-        ["tar", "--xattrs", "--same-owner", "-xpf", str(layer_path), "-C", str(theirs)], check=True
-    )
+    subprocess.run(["tar", "--xattrs", "--same-owner", "-xpf", str(layer_path), "-C", str(theirs)], check=True)
     # GNU tar knows no whiteouts: it writes the markers as empty files, where we obey them
     theirs_without_markers = {
-        name: entry
-        for name, entry in manifest(theirs).items()
-        if not name.rpartition("/")[2].startswith(".wh.")
+        name: entry for name, entry in manifest(theirs).items() if not name.rpartition("/")[2].startswith(".wh.")
     }
     assert len(theirs_without_markers) < len(manifest(theirs))
     assert manifest(ours) == theirs_without_markers
+
+
+def test_layers_unpacked_with_overlay_whiteouts_stack_as_lowers(tmp_path: Path) -> None:
+    base = make_lower(tmp_path / "base")
+    change = tmp_path / "change"
+    clone_tree(base, change)
+    (change / "etc/motd").unlink()
+    shutil.rmtree(change / "etc/ssl")
+    (change / "etc/ssl").mkdir()
+    (change / "etc/ssl/new.pem").write_text("new")
+    diff = io.BytesIO()
+    diff_trees(base, change, diff)
+    top = tmp_path / "top"
+    top.mkdir()
+    result = apply_layer(io.BytesIO(diff.getvalue()), top, overlay_whiteouts=True)
+    assert result.whiteouts == 2
+    motd = os.lstat(top / "etc/motd")
+    assert motd.st_rdev == 0 and (motd.st_mode & 0o170000) == 0o020000
+    assert os.getxattr(top / "etc/ssl", "trusted.overlay.opaque") == b"y"
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    with overlay_mounted([top, base], merged) as mounted:
+        assert manifest(mounted.target) == manifest(change)
