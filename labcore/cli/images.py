@@ -105,7 +105,7 @@ def _inspect_container(text: str, missing: NotFoundError) -> dict[str, Any]:
     try:
         return inspect(text)
     except ContainerNotFoundError:
-        raise NotFoundError(f"no image or container named {text!r}",
+        raise NotFoundError(f"{missing.message}, and no container has that name",
                             hint="list them with `labcore images` and `labcore ps -a`") from missing
 
 

@@ -9,6 +9,8 @@ import socket
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from labcore.runtime.network.netlink import outside_event_loop
+
 __all__ = [
     "bridge_ports",
     "configure_container_end",
@@ -25,6 +27,7 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
+@outside_event_loop
 def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
     """Create bridge ``name`` (or adopt a leftover one) with address ``gateway/prefixlen``, up."""
     with IPRoute() as ipr:
@@ -48,6 +51,7 @@ def bridge_ports(name: str) -> list[str]:
         return []
 
 
+@outside_event_loop
 def delete_link(name: str) -> bool:
     """Delete interface ``name`` (a veth's peer goes with it); False when it was already gone."""
     with IPRoute() as ipr:
@@ -60,6 +64,7 @@ def delete_link(name: str) -> bool:
         return True
 
 
+@outside_event_loop
 def create_veth(host_name: str, peer_name: str, bridge: str, netns_path: str) -> None:
     """A veth pair: ``host_name`` up on ``bridge``, ``peer_name`` created inside ``netns_path``."""
     fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -77,12 +82,14 @@ def create_veth(host_name: str, peer_name: str, bridge: str, netns_path: str) ->
         os.close(fd)
 
 
+@outside_event_loop
 def netns_links(netns_path: str) -> list[str]:
     """The interface names inside the network namespace at ``netns_path``."""
     with IPRoute(netns=netns_path, flags=0) as ns:
         return sorted(str(link.get("ifname")) for link in ns.get_links())
 
 
+@outside_event_loop
 def configure_container_end(
     netns_path: str,
     peer_name: str,

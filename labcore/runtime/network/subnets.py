@@ -11,6 +11,7 @@ from pyroute2 import IPRoute
 
 from labcore.errors import UsageError
 from labcore.runtime.network.errors import SubnetFullError, SubnetOverlapError
+from labcore.runtime.network.netlink import outside_event_loop
 
 __all__ = [
     "DEFAULT_SUBNET",
@@ -51,6 +52,7 @@ def default_subnet() -> ipaddress.IPv4Network:
     return parse_subnet(os.environ.get("LABCORE_BRIDGE_SUBNET") or DEFAULT_SUBNET)
 
 
+@outside_event_loop
 def host_networks(exclude_links: Iterable[str] = ()) -> list[tuple[ipaddress.IPv4Network, str]]:
     """The host's IPv4 networks in use, with where each comes from (``route via eth0``...).
 

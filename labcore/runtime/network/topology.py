@@ -9,11 +9,13 @@ from typing import Any
 from pyroute2 import IPRoute
 
 from labcore.runtime.network.endpoint_store import network_endpoints
+from labcore.runtime.network.netlink import outside_event_loop
 from labcore.runtime.network.networks import list_networks
 
 __all__ = ["topology"]
 
 
+@outside_event_loop
 def _namespace_view(netns_path: str) -> list[dict[str, Any]]:
     """The interfaces inside a namespace with their IPv4 addresses (empty if it is gone)."""
     if not os.path.exists(netns_path):
@@ -33,6 +35,7 @@ def _namespace_view(netns_path: str) -> list[dict[str, Any]]:
         ]
 
 
+@outside_event_loop
 def topology() -> dict[str, Any]:
     """Bridges (with their ports), veth pairs and container namespaces, as plain JSON-able data.
 

@@ -18,6 +18,6 @@ def test_inspect_takes_an_image_or_a_container(base_store: Store, capsys: pytest
         assert image_doc["Id"].startswith("sha256:")
         assert container_doc["Name"] == "/inspected" and container_doc["State"]["Running"] is True
         assert main(["inspect", "neither"]) == 1
-        assert "no image or container named 'neither'" in capsys.readouterr().err
+        assert "and no container has that name" in capsys.readouterr().err
     finally:
         container.remove(box, force=True)
