@@ -2,8 +2,8 @@
 
 pyroute2's synchronous ``IPRoute`` drives an asyncio loop of its own for every call, which fails
 with "This event loop is already running" in a Jupyter kernel (its main thread runs a loop). Every
-function of :mod:`labcore.runtime.network` that opens ``IPRoute`` is wrapped with :func:`outside_event_loop`, which moves the
-call to a short-lived worker thread only in that case.
+function of :mod:`labcore.runtime.network` that opens ``IPRoute`` is wrapped with
+:func:`outside_event_loop`, which moves the call to a short-lived worker thread only then.
 """
 
 from __future__ import annotations
