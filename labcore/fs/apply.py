@@ -140,6 +140,7 @@ class _Applier:
         self.skipped_xattrs: list[str] = []
         self.written: set[str] = set()  # canonical relative paths this layer created
         self.written_parents: set[str] = {""}  # their ancestors
+        self.overlay_deleted: set[str] = set()  # canonical paths given a 0/0 whiteout device
         self.dir_cache: dict[str, str] = {}  # relative dir -> host path known to be a real directory
         self.generation = 0  # bumped whenever dir_cache is cleared
         # canonical relative dir -> (host path, generation it was resolved in, mode, mtime_ns)
@@ -180,6 +181,9 @@ class _Applier:
                 self._remove(host, existing)
                 self.deferred_dirs.pop(canonical, None)
                 self._create(entry, host, canonical, reader, rel)
+        if entry.is_dir and canonical in self.overlay_deleted:
+            # deleted and made again in this layer: the new directory must hide the lower one's content
+            os.setxattr(host, OPAQUE_XATTRS[0], b"y", follow_symlinks=False)
         self._mark_written(canonical)
         self.entries += 1
 
@@ -246,15 +250,20 @@ class _Applier:
         host = self._host_path(rel, create_parents=self.overlay_whiteouts)
         canonical = self._canonical(host)
         if canonical in self.written or canonical in self.written_parents:
-            # this layer itself provides the path, so only the lower contents below it go
-            if not self.overlay_whiteouts and _is_real_dir(host):
-                self._prune_lower(canonical, host)
+            # this layer itself provides the path, so only the lower contents below it go: for an
+            # overlay lower dir, that is an opaque directory (a file hides the lower one anyway)
+            if _is_real_dir(host):
+                if self.overlay_whiteouts:
+                    os.setxattr(host, OPAQUE_XATTRS[0], b"y", follow_symlinks=False)
+                else:
+                    self._prune_lower(canonical, host)
             return
         existing = _lstat_or_none(host)
         if existing is not None:
             self._remove(host, existing)
         if self.overlay_whiteouts:
             os.mknod(host, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+            self.overlay_deleted.add(canonical)
 
     def _make_opaque(self, dir_rel: str) -> None:
         # resolve the directory as the marker's parent, so a symlinked directory is followed inside

@@ -8,6 +8,6 @@ OCI tools read it as it is. Modules, from pure data to disk state to filesystems
   chain ids), :mod:`.changes` (``--change`` instructions);
 * :mod:`.atomic` (atomic writes, locks), :mod:`.blobs`, :mod:`.indexfile`, :mod:`.store`
   (:class:`~labcore.image.store.Store`), :mod:`.record`, :mod:`.gc` (``system prune``/``df``);
-* :mod:`.layerstream`, :mod:`.snapshots`, :mod:`.overlaywhiteouts`, :mod:`.rootfs` (overlay mount,
+* :mod:`.layerstream`, :mod:`.snapshots`, :mod:`.rootfs` (overlay mount,
   flatten) and :mod:`.importer` (``labcore import``), which use :mod:`labcore.fs`.
 """

@@ -25,7 +25,6 @@ from labcore.fs.apply import apply_layer
 from labcore.image.atomic import locked
 from labcore.image.descriptor import Descriptor
 from labcore.image.layerstream import open_layer
-from labcore.image.overlaywhiteouts import read_whiteouts, write_overlay_whiteouts
 from labcore.image.record import ImageRecord
 from labcore.image.store import Store
 
@@ -85,9 +84,8 @@ class SnapshotStore:
         try:
             os.chmod(temp, 0o755)  # noqa: S103 - the layer root becomes a world-readable directory
             with open_layer(store, layer) as tar:
-                apply_layer(tar, temp, expected_diff_id=diff_id)
-            with open_layer(store, layer) as tar:
-                write_overlay_whiteouts(temp, read_whiteouts(tar))
+                # whiteouts stored as overlayfs's own: the snapshot is used as an overlay lower dir
+                apply_layer(tar, temp, expected_diff_id=diff_id, overlay_whiteouts=True)
             try:
                 os.rename(temp, self.path(chain_id))
             except OSError:

@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +150,32 @@ def test_layers_unpacked_with_overlay_whiteouts_stack_as_lowers(tmp_path: Path) 
     merged.mkdir()
     with overlay_mounted([top, base], merged) as mounted:
         assert manifest(mounted.target) == manifest(change)
+
+
+@pytest.mark.parametrize("whiteout_first", [True, False])
+def test_a_directory_deleted_and_made_again_in_one_layer_is_opaque_in_either_order(
+    tmp_path: Path, whiteout_first: bool
+) -> None:
+    base = tmp_path / "base"
+    (base / "conf").mkdir(parents=True)
+    (base / "conf/old").write_text("old")
+    entries = [("conf", tarfile.DIRTYPE), ("conf/new", tarfile.REGTYPE)]
+    whiteout = (".wh.conf", tarfile.REGTYPE)
+    entries = [whiteout, *entries] if whiteout_first else [*entries, whiteout]
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind in entries:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+            data = b"new" if name == "conf/new" else b""
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    top = tmp_path / "top"
+    top.mkdir()
+    apply_layer(io.BytesIO(layer.getvalue()), top, overlay_whiteouts=True)
+    assert os.getxattr(top / "conf", "trusted.overlay.opaque") == b"y"
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    with overlay_mounted([top, base], merged) as mounted:
+        assert sorted(os.listdir(mounted.target / "conf")) == ["new"]
