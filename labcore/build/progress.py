@@ -28,7 +28,10 @@ __all__ = ["Progress", "StepRecord"]
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One step of a build: was it cached, how long it took, the image and layer it made."""
+    """One step of a build: was it cached, how long it took, the image and layer it made.
+
+    A ``FROM`` step builds nothing (it looks the base image up), so it always counts as cached.
+    """
 
     number: int
     instruction: str
