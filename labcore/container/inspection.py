@@ -122,13 +122,16 @@ class ContainerStats:
 
 def stats(container: str | Container) -> ContainerStats:
     """A sample of memory, process count and CPU time from the container's cgroup (running only)."""
-    from labcore.container.state import require
+    from labcore.container.errors import IllegalStateError
     from labcore.runtime.cgroups import Cgroup
 
     record = resolve(container)
     paths = ContainerPaths.of(record.id)
     state = load_state(paths)
-    require(derive_status(state), "exec", record.name)  # same rule: only a running container has usage
+    status = derive_status(state)
+    if not status.can_exec:  # the same rule as exec: only a running container has usage to read
+        raise IllegalStateError(f"cannot read stats of container {record.name}: it is {status.docker_name}",
+                                hint="start it first; `labcore ps -a` shows its state")
     assert state is not None and state.cgroup is not None
     usage = Cgroup.open(state.cgroup).stats()
     return ContainerStats(

@@ -169,6 +169,9 @@ def test_stats_reports_cgroup_usage(busybox):
     sample = containers.stats(container)
     assert sample.pids == 1 and sample.memory_limit == 32 << 20 and sample.memory_bytes > 0
     assert sample.cpu_usage_ns >= 0
+    containers.stop(container, timeout=0)
+    with pytest.raises(IllegalStateError, match="cannot read stats of container .*: it is exited"):
+        containers.stats(container)
 
 
 def test_bad_input_is_reported_with_hints(busybox):
