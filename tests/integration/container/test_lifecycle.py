@@ -170,7 +170,7 @@ def test_stats_reports_cgroup_usage(busybox):
     assert sample.pids == 1 and sample.memory_limit == 32 << 20 and sample.memory_bytes > 0
     assert sample.cpu_usage_ns >= 0
     containers.stop(container, timeout=0)
-    with pytest.raises(IllegalStateError, match="cannot read stats of container .*: it is exited"):
+    with pytest.raises(IllegalStateError, match=r"cannot read stats of container .*: it is exited"):
         containers.stats(container)
 
 
