@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from labcore.build import sources
 from labcore.build.cache import BuildCache, cache_key
 from labcore.build.context import SourceRoot
 from labcore.build.dockerignore import IgnoreRules
@@ -17,14 +17,16 @@ from labcore.build.expand import expand
 from labcore.build.metadata import CONFIG_ONLY, apply_metadata, command_words, history_text
 from labcore.build.parse import Instruction, Stage, read_dockerfile
 from labcore.build.progress import Progress, StepRecord
-from labcore.build.workspace import mounted, run_command, upper_to_layer
-from labcore.container.users import resolve_user
 from labcore.errors import LabcoreError, NotFoundError
 from labcore.image.imageconfig import ContainerConfig, HistoryEntry
-from labcore.image.mutate import Addition, new_image
 from labcore.image.record import ImageRecord
-from labcore.image.rootfs import RootfsMount
 from labcore.image.store import Store
+
+if TYPE_CHECKING:
+    from labcore.image.rootfs import RootfsMount
+
+# The modules that mount, run and copy (workspace, sources) are imported when a step is not
+# cached: a fully cached rebuild needs none of them, and the command starts faster without.
 
 __all__ = ["BuildOptions", "BuildResult", "build"]
 
@@ -161,6 +163,8 @@ class _Builder:
 
     def _base_image(self, name: str, origin: Instruction) -> ImageRecord:
         if name.lower() == "scratch":
+            from labcore.image.mutate import new_image
+
             return new_image(self.store, None, [], ContainerConfig(), keep=False)
         if name.lower() in self.stage_images:
             return self.stage_images[name.lower()]
@@ -168,8 +172,10 @@ class _Builder:
             return self.store.resolve(name)
         except NotFoundError:
             pass
+        from labcore.build.sources import pull_image
+
         try:
-            return sources.pull_image(name, self.store)
+            return pull_image(name, self.store)
         except LabcoreError as error:
             raise BuildError(origin.location, f"base image {name!r} is not in the store and could not be "
                              f"pulled: {error.message}", hint="pull or build it first, or check its name") from None
@@ -208,6 +214,8 @@ class _Builder:
         image = self._cached(key)
         cached = image is not None
         if image is None:
+            from labcore.image.mutate import Addition, new_image
+
             image = new_image(self.store, state.image, [Addition(HistoryEntry(created_by=text))], config,
                               keep=False)
             self.cache.record(key, image, text)
@@ -225,6 +233,9 @@ class _Builder:
             state.image = image
             self._record(instruction, True, started, image, layer=image.layers[-1])
             return
+        from labcore.build.workspace import mounted, run_command
+        from labcore.container.users import resolve_user
+
         with mounted(state.image, self.store) as rootfs:
             user = resolve_user(state.config.user or None, rootfs.merged)
             outcome = run_command(rootfs.merged, argv, env, state.config.working_dir or "/", user,
@@ -242,14 +253,20 @@ class _Builder:
         self._record(instruction, False, started, image, layer=image.layers[-1])
 
     def _commit_layer(self, rootfs: RootfsMount, state: _StageState, text: str) -> ImageRecord:
+        from labcore.build.workspace import upper_to_layer
+        from labcore.image.mutate import Addition, new_image
+
         with self.store.writing():
             layer, diff_id = upper_to_layer(self.store, rootfs)
             return new_image(self.store, state.image, [Addition(HistoryEntry(created_by=text), layer, diff_id)],
                              state.config, keep=False)
 
     def _copy_step(self, instruction: Instruction, state: _StageState, text: str, started: float) -> None:
+        from labcore.build.sources import plan_copy
+        from labcore.build.workspace import mounted
+
         with self._source_root(instruction) as source:
-            plan = sources.plan_copy(instruction, source, state.variables(), state.config.working_dir or "/")
+            plan = plan_copy(instruction, source, state.variables(), state.config.working_dir or "/")
             try:
                 key = cache_key(state.image.manifest_descriptor.digest, plan.describe(), plan.inputs_hash())
                 image = self._cached(key)
@@ -272,6 +289,8 @@ class _Builder:
             return
         if instruction.cmd == "ADD":
             raise BuildError(instruction.location, "ADD has no --from", hint="use COPY --from=STAGE")
+        from labcore.build.workspace import mounted
+
         image = self.stage_images.get(origin.lower())
         if image is None:
             image = self._from_image(origin, instruction)

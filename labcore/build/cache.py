@@ -17,11 +17,10 @@ from labcore.config import settings
 from labcore.digest import Digest
 from labcore.image.atomic import write_atomic
 from labcore.image.descriptor import Descriptor
-from labcore.image.gc import GcContribution, PruneResult, UsageRow
 from labcore.image.record import ImageRecord
 from labcore.image.store import Store
 
-__all__ = ["BuildCache", "cache_key", "gc_contribution"]
+__all__ = ["BuildCache", "cache_key"]
 
 
 def cache_key(parent: Digest | None, instruction: str, inputs: str = "") -> str:
@@ -82,22 +81,3 @@ class BuildCache:
             except (OSError, ValueError, KeyError):
                 continue
         return total
-
-
-def gc_contribution() -> GcContribution:
-    """Build cache's part of ``system prune`` (clear it) and ``system df`` (count it)."""
-
-    def prune() -> PruneResult:
-        cache = BuildCache()
-        count = cache.clear()
-        return PruneResult("build cache", (f"{count} entries",) if count else (), 0)
-
-    def usage() -> UsageRow:
-        cache = BuildCache()
-        count = len(cache.entries())
-        size = cache.size()
-        return UsageRow("Build Cache", count, 0, size, size)
-
-    return GcContribution("build cache", prune=prune, usage=usage)
-
-
