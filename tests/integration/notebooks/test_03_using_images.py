@@ -6,16 +6,12 @@ would. The generic chapter test covers the solved and the unsolved notebook.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from labcore.course.builder import write_notebook
 from labcore.course.chapter import load_chapter
-from labcore.course.nbrun import CellResult, run_notebooks
+from labcore.course.nbrun import CellResult
 from labcore.course.paths import default_source_dir
-from labcore.course.variants import Variant, make_notebook
+from tests.integration.notebooks.wrong_answers import Runs, run_wrong_then_solved
 
 pytestmark = [pytest.mark.integration, pytest.mark.root, pytest.mark.slow]
 
@@ -48,35 +44,10 @@ EXPECTED_FAILURES = {
 }
 
 
-@dataclass(frozen=True)
-class Runs:
-    """The wrong answers' run (stopped before its cleanup cell) and a solved run after it."""
-
-    wrong: dict[str, CellResult]
-    again: dict[str, CellResult]
-    root: Path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """Hand in the wrong answers without cleaning up, then run the solved notebook on that lab.
-
-    Both notebooks sit in one folder, so they share one LABCORE_ROOT: the second run starts on
-    the first one's leftovers (containers, image names, files), which its setup must remove.
-    """
-    folder = tmp_path_factory.mktemp("ch03-runs")
-    wrong = make_notebook(CHAPTER, Variant.INSTRUCTOR)  # every test; solutions but for WRONG_ANSWERS
-    wrong.cells = [cell for cell in wrong.cells if cell["id"] != "cleanup"]
-    for cell in wrong.cells:
-        if cell["id"] in WRONG_ANSWERS:
-            cell.source = WRONG_ANSWERS[cell["id"]]
-    wrong_path = folder / "wrong.ipynb"
-    write_notebook(wrong_path, wrong)
-    again_path = folder / "again.ipynb"
-    write_notebook(again_path, make_notebook(CHAPTER, Variant.INSTRUCTOR))
-    wrong_results = run_notebooks([wrong_path], cell_timeout=120, root_name="labcore-root")[wrong_path]
-    again_results = run_notebooks([again_path], cell_timeout=120, root_name="labcore-root")[again_path]
-    return Runs(wrong_results, again_results, folder / "labcore-root")
+    """Hand in the wrong answers without cleaning up, then run the solved notebook on that lab."""
+    return run_wrong_then_solved(CHAPTER, WRONG_ANSWERS, tmp_path_factory.mktemp("ch03-runs"))
 
 
 @pytest.fixture(scope="module")
