@@ -93,12 +93,14 @@ class _Builder:
         self.stage_images: dict[str, ImageRecord] = {}
         self.records: list[StepRecord] = []
         self.used_args: set[str] = set()
+        self.stage_names: set[str] = set()  # every named stage of the Dockerfile, built or not
 
     # ------------------------------------------------------------------ stages
 
     def run(self) -> BuildResult:
         dockerfile = self.options.dockerfile or self.options.context / "Dockerfile"
         global_args, stages = read_dockerfile(dockerfile)
+        self.stage_names = {stage.name for stage in stages if stage.name}
         stages = self._stages_to_build(stages)
         defaults = self._global_args(global_args)
         total = sum(1 + len(stage.steps) for stage in stages)
@@ -301,9 +303,7 @@ class _Builder:
         if origin.isdigit():
             raise BuildError(instruction.location, f"--from={origin}: no earlier stage has index {origin}",
                              hint="--from names an earlier stage (by name or index) or an image")
-        known = [stage.name for stage in read_dockerfile(self.options.dockerfile or self.options.context /
-                                                         "Dockerfile")[1] if stage.name]
-        if origin.lower() in known:
+        if origin.lower() in self.stage_names:
             raise BuildError(instruction.location, f"--from={origin} refers to its own stage or a later one: "
                              "that is a cycle", hint="a stage can copy only from stages before it")
         try:
