@@ -7,8 +7,8 @@ import platform
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
 
+from labcore.image.base.elf import is_static_executable
 from labcore.linux.mount import MountFlag, mount, umount
 from labcore.linux.mountinfo import propagation_of
 from labcore.linux.namespaces import Namespace, unshare
@@ -129,30 +129,12 @@ def check_propagation() -> Check:
                  facts={"propagation": propagation})
 
 
-def is_static_elf(path: Path) -> bool:
-    """True when ``path`` is an ELF executable with no program interpreter (statically linked)."""
-    data = path.read_bytes()[:1 << 16]
-    if data[:4] != b"\x7fELF":
-        return False
-    is_64 = data[4] == 2
-    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
-    phoff = int.from_bytes(data[32:40] if is_64 else data[28:32], order)
-    phentsize = int.from_bytes(data[54:56] if is_64 else data[42:44], order)
-    phnum = int.from_bytes(data[56:58] if is_64 else data[44:46], order)
-    pt_interp = 3
-    for index in range(phnum):
-        offset = phoff + index * phentsize
-        if int.from_bytes(data[offset:offset + 4], order) == pt_interp:
-            return False
-    return True
-
-
 def check_busybox(path: Path) -> Check:
     """busybox-static is installed: the busybox base image is built from it."""
     if not path.exists():
         return Check("busybox", Status.FAIL, f"{path} not found",
                      hint="install it: apt-get install busybox-static")
-    if not is_static_elf(path):
+    if not is_static_executable(path):
         return Check("busybox", Status.FAIL, f"{path} is dynamically linked",
                      hint="install the static build: apt-get install busybox-static")
     return Check("busybox", Status.OK, f"{path} is a static binary")

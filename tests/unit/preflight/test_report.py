@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from labcore.image.base.elf import is_static_executable
 from labcore.preflight import checks
 from labcore.preflight.report import Check, Report, Status
 
@@ -28,14 +29,14 @@ def test_missing_busybox_fails_with_install_hint(tmp_path: Path) -> None:
 
 def test_dynamic_binary_is_not_taken_for_busybox() -> None:
     python = Path(shutil.which("python3") or "/usr/bin/python3").resolve()
-    assert not checks.is_static_elf(python)
+    assert not is_static_executable(python)
     assert checks.check_busybox(python).status is Status.FAIL
 
 
 def test_non_elf_is_not_static(tmp_path: Path) -> None:
     script = tmp_path / "busybox"
     script.write_text("#!/bin/sh\n")
-    assert not checks.is_static_elf(script)
+    assert not is_static_executable(script)
 
 
 def test_report_fails_only_on_required_checks() -> None:
