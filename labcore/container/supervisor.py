@@ -106,6 +106,7 @@ def launch(
     Python start-up takes. The fork gets a session of its own, only the file descriptors it
     needs, and forks once more so that it is re-parented away from the caller.
     """
+    _preload()
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     ready_read, ready_write = os.pipe()
     # copies above 2: the supervisor's own 0, 1 and 2 become /dev/null and its diagnostics file
@@ -140,6 +141,25 @@ def launch(
             supervisor_pid=report.get("supervisor_pid"),
         )
     return LaunchResult(False, error=report)
+
+
+def _preload() -> None:
+    """Import and load once, in the caller, what every supervisor needs.
+
+    Each supervisor is a fork of the caller: what the caller has loaded, every supervisor (and
+    container init) starts with, instead of importing modules and loading libc all over again.
+    """
+    import labcore.container.removal
+    import labcore.container.rootfs
+    import labcore.container.specbuild
+    import labcore.container.teardown
+    import labcore.container.users
+    import labcore.linux.subreaper
+    import labcore.runtime.init
+    import labcore.runtime.process  # noqa: F401
+    from labcore.linux._libc import libc
+
+    libc()
 
 
 def _become_supervisor(options: argparse.Namespace, diagnostics: int, passed: list[int]) -> None:

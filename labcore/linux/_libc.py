@@ -11,7 +11,11 @@ import os
 @functools.cache
 def libc() -> ctypes.CDLL:
     """The process's C library, loaded once with ``use_errno``."""
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    try:
+        # glibc's soname on every Linux labcore supports; find_library runs `ldconfig -p` (milliseconds)
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def check(result: int, what: str | os.PathLike[str] | None = None, what2: str | None = None) -> int:
