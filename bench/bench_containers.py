@@ -100,6 +100,9 @@ def main() -> int:
     lines = [
         "# Containers: start and finish `true` (busybox)",
         "",
+        f"Command: `sudo .venv/bin/python bench/bench_containers.py --runs {options.runs}` "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        "",
         f"Host: Linux {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{options.runs} runs each after one warm-up, median wall time; ratio to `crun run`. "
         "crun is hidden from the hybrid cgroup layout by an extra `unshare -m` + umount, counted in its time. "
