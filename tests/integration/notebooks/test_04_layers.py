@@ -22,11 +22,11 @@ from labcore.course.paths import default_source_dir
 from labcore.course.variants import Variant, make_notebook
 from labcore.linux.mount import UmountFlag, umount
 from labcore.linux.mountinfo import mounts
+from tests.integration.notebooks.wrong_answers import ROOT_NAME, run_with_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.root, pytest.mark.slow]
 
 CHAPTER = load_chapter(default_source_dir() / "04-layers.md")
-ROOT_NAME = "labcore-root"
 
 WRONG_ANSWERS = {
     # reads the right blob but never checks its digest
@@ -74,13 +74,7 @@ EXPECTED_FAILURES = {
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CellResult]:
     """The grading copy with the wrong answers in, run once under nbval."""
-    notebook = make_notebook(CHAPTER, Variant.GRADING)
-    for cell in notebook.cells:
-        if cell["id"] in WRONG_ANSWERS:
-            cell.source = WRONG_ANSWERS[cell["id"]]
-    path = tmp_path_factory.mktemp("ch04-wrong") / f"{CHAPTER.chapter_id}.ipynb"
-    write_notebook(path, notebook)
-    return run_notebooks([path], cell_timeout=120, root_name=ROOT_NAME)[path]
+    return run_with_answers(CHAPTER, WRONG_ANSWERS, tmp_path_factory.mktemp("ch04-wrong"))
 
 
 def test_every_cell_ran(results: dict[str, CellResult]) -> None:

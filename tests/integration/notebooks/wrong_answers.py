@@ -22,6 +22,17 @@ class Runs:
     root: Path
 
 
+def run_with_answers(chapter: Chapter, answers: dict[str, str], folder: Path) -> dict[str, CellResult]:
+    """Run the grading copy of ``chapter`` (every test) with ``answers`` (by cell id) handed in."""
+    notebook = make_notebook(chapter, Variant.GRADING)
+    for cell in notebook.cells:
+        if cell["id"] in answers:
+            cell.source = answers[cell["id"]]
+    path = folder / f"{chapter.chapter_id}.ipynb"
+    write_notebook(path, notebook)
+    return run_notebooks([path], cell_timeout=120, root_name=ROOT_NAME)[path]
+
+
 def run_wrong_then_solved(chapter: Chapter, wrong_answers: dict[str, str], folder: Path) -> Runs:
     """Hand in ``wrong_answers`` (by cell id) without cleaning up, then run the solved notebook.
 
