@@ -14,7 +14,9 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,3 +128,33 @@ def image_digest(layout: Path) -> Digest:
     manifests = json.loads((layout / "index.json").read_text())["manifests"]
     assert len(manifests) == 1, manifests
     return Digest.parse(manifests[0]["digest"])
+
+
+@pytest.fixture(scope="session")
+def busybox_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root holding the busybox image's store and unpacked snapshots, built once per session."""
+    root = tmp_path_factory.mktemp("busybox-cache") / "labcore"
+    root.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABCORE_ROOT", str(root))
+        from labcore.image.snapshots import SnapshotStore
+
+        SnapshotStore().prepare(busybox_image())
+    return root
+
+
+@pytest.fixture
+def busybox(labcore_root: Path, busybox_cache: Path) -> Iterator[str]:
+    """``"busybox"``, present in this test's LABCORE_ROOT; every container (and its network) goes afterwards."""
+    for part in ("store", "snapshots"):
+        subprocess.run(["cp", "-a", str(busybox_cache / part), str(labcore_root / part)], check=True)
+    try:
+        yield "busybox"
+    finally:
+        import labcore.container as containers
+        from labcore.runtime import network
+
+        for container in containers.list(all=True):
+            containers.remove(container, force=True)
+            network.cleanup(container.id)
+        shutil.rmtree(labcore_root / "volumes", ignore_errors=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from labcore.container.flags import merge_env, parse_env
 from labcore.container.lookup import resolve
+from labcore.container.pipes import read_both
 from labcore.container.state import ContainerPaths, derive_status, load_state, require
 from labcore.container.users import resolve_user
 from labcore.errors import UsageError
@@ -63,24 +64,6 @@ def _copy_window_size(source: int, master: int) -> None:
     with contextlib.suppress(OSError):
         size = fcntl.ioctl(source, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
         fcntl.ioctl(master, termios.TIOCSWINSZ, size)
-
-
-def _capture(out_fd: int, err_fd: int) -> tuple[bytes, bytes]:
-    selector = selectors.DefaultSelector()
-    buffers = {out_fd: bytearray(), err_fd: bytearray()}
-    for fd in buffers:
-        selector.register(fd, selectors.EVENT_READ)
-    remaining = set(buffers)
-    while remaining:
-        for key, _ in selector.select():
-            fd = int(key.fd)
-            data = os.read(fd, 65536)
-            if data:
-                buffers[fd] += data
-            else:
-                selector.unregister(fd)
-                remaining.discard(fd)
-    return bytes(buffers[out_fd]), bytes(buffers[err_fd])
 
 
 def exec_command(
@@ -156,7 +139,7 @@ def exec_command(
         finally:
             for fd in (null, out_write, err_write):
                 os.close(fd)
-        stdout, stderr = _capture(out_read, err_read)
+        stdout, stderr = read_both(out_read, err_read)
     finally:
         os.close(out_read)
         os.close(err_read)

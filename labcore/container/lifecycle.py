@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from labcore.container.flags import merge_env, parse_cpus, parse_env, parse_memo
 from labcore.container.lookup import all_records, resolve
 from labcore.container.mounts import resolve_mounts
 from labcore.container.names import generate_name, new_id, short_id, validate_name
+from labcore.container.pipes import read_both
 from labcore.container.record import ContainerRecord, save_record
 from labcore.container.removal import delete_container_files
 from labcore.container.state import (
@@ -308,25 +308,6 @@ def start(
     return Container(record.id, record.name, result.supervisor_pid)
 
 
-def _read_attached(out_fd: int, err_fd: int) -> tuple[bytes, bytes]:
-    """Read two pipes to their end at the same time."""
-    selector = selectors.DefaultSelector()
-    buffers = {out_fd: bytearray(), err_fd: bytearray()}
-    for fd in buffers:
-        selector.register(fd, selectors.EVENT_READ)
-    open_fds = set(buffers)
-    while open_fds:
-        for key, _ in selector.select():
-            fd = int(key.fd)
-            data = os.read(fd, 65536)
-            if data:
-                buffers[fd] += data
-            else:
-                selector.unregister(fd)
-                open_fds.discard(fd)
-    return bytes(buffers[out_fd]), bytes(buffers[err_fd])
-
-
 def run(
     image: str,
     args: Sequence[str] | None = None,
@@ -358,7 +339,7 @@ def run(
         finally:
             for fd in (out_write, err_write, exit_write):
                 os.close(fd)
-        stdout, stderr = _read_attached(out_read, err_read)
+        stdout, stderr = read_both(out_read, err_read)
         with os.fdopen(exit_read, "rb", closefd=False) as exit_file:
             line = exit_file.readline()
     finally:

@@ -11,6 +11,7 @@ import pytest
 
 from labcore.runtime import network
 from labcore.runtime.network import firewall
+from tests.fixtures_images import busybox, busybox_cache  # noqa: F401
 
 _counter = itertools.count()
 

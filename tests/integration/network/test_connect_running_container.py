@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -14,36 +11,6 @@ from labcore.runtime import network
 from tests.integration.network.nsprocs import server_in
 
 pytestmark = [pytest.mark.root, pytest.mark.integration]
-
-
-@pytest.fixture(scope="session")
-def busybox_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A root holding the busybox image's store and snapshots, built once per session."""
-    root = tmp_path_factory.mktemp("net-busybox-store") / "labcore"
-    root.mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABCORE_ROOT", str(root))
-        from labcore.image.base.images import busybox_image
-        from labcore.image.snapshots import SnapshotStore
-
-        SnapshotStore().prepare(busybox_image())
-    return root
-
-
-@pytest.fixture
-def busybox(labcore_root: Path, busybox_store: Path) -> Iterator[str]:
-    """``"busybox"`` in this test's root; every container is removed afterwards."""
-    for part in ("store", "snapshots"):
-        subprocess.run(["cp", "-a", str(busybox_store / part), str(labcore_root / part)], check=True)
-    try:
-        yield "busybox"
-    finally:
-        import labcore.container as containers
-
-        for container in containers.list(all=True):
-            containers.remove(container, force=True)
-            network.cleanup(container.id)
-        shutil.rmtree(labcore_root / "volumes", ignore_errors=True)
 
 
 def test_connect_and_disconnect_a_running_container(
