@@ -50,10 +50,17 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pids-limit", help="maximum number of processes (-1: unlimited)")
     parser.add_argument("--cpus", help="number of CPUs, e.g. 0.5")
     parser.add_argument("--network", default="none", help="none (default), host, bridge or a network name")
-    parser.add_argument("-p", "--publish", action="append", default=[], metavar="[IP:]HPORT:CPORT",
-                        help="publish a container port on the host")
-    parser.add_argument("-P", "--publish-all", action="store_true",
-                        help="publish every port the image EXPOSEs on a free host port")
+    parser.add_argument(
+        "-p",
+        "--publish",
+        action="append",
+        default=[],
+        metavar="[IP:]HPORT:CPORT",
+        help="publish a container port on the host",
+    )
+    parser.add_argument(
+        "-P", "--publish-all", action="store_true", help="publish every port the image EXPOSEs on a free host port"
+    )
     parser.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]", help="bind or volume")
     parser.add_argument("--mount", action="append", default=[], metavar="type=..,target=..", help="attach a mount")
     parser.add_argument("--tmpfs", action="append", default=[], metavar="PATH[:size=..,mode=..]", help="a tmpfs")
@@ -112,30 +119,14 @@ def _raw_terminal(enabled: bool) -> Iterator[None]:
 
 
 def _attach_and_wait(container: Any, *, tty: bool, interactive: bool) -> int:
-    """Start ``container`` relaying our stdio, and return its exit code."""
-    from labcore.container.lifecycle import kill, start
-    from labcore.container.supervisor import wait_for_exit
+    """Start ``container`` in the foreground relaying our stdio, and return its exit code."""
+    from labcore.container.lifecycle import start_attached
 
     sys.stdout.flush()
     sys.stderr.flush()
-    exit_read, exit_write = os.pipe()
     with _raw_terminal(tty and interactive):
-        try:
-            started = start(container, attach=(0 if interactive else None, 1, 2), exit_fd=exit_write)
-        finally:
-            os.close(exit_write)
-        with os.fdopen(exit_read, "rb") as exit_file:
-            while True:
-                try:
-                    line = exit_file.readline()
-                    break
-                except KeyboardInterrupt:  # like docker's --sig-proxy: pass Ctrl-C on
-                    with contextlib.suppress(LabcoreError):
-                        kill(container, "INT")
-    wait_for_exit(started.supervisor_pid)
-    if not line:
-        return _DOCKER_ERROR
-    return int(json.loads(line)["StatusCode"])
+        result = start_attached(container, attach=(0 if interactive else None, 1, 2))
+    return result.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ first runs the reaper, so containers whose supervisor was killed are cleaned up.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import time
@@ -22,7 +21,6 @@ from labcore.container.flags import merge_env, parse_cpus, parse_env, parse_memo
 from labcore.container.lookup import all_records, resolve
 from labcore.container.mounts import resolve_mounts
 from labcore.container.names import generate_name, new_id, short_id, validate_name
-from labcore.container.pipes import read_both
 from labcore.container.record import ContainerRecord, save_record
 from labcore.container.removal import delete_container_files
 from labcore.container.state import (
@@ -36,7 +34,7 @@ from labcore.container.state import (
     now_rfc3339,
     require,
 )
-from labcore.container.supervisor import launch, request, wait_for_exit
+from labcore.container.supervisor import ForegroundResult, launch, request, run_in_foreground
 from labcore.errors import LabcoreError, UsageError
 from labcore.runtime import volumes as volume_store
 from labcore.runtime.spec import DEFAULT_ENV
@@ -51,6 +49,7 @@ __all__ = [
     "remove",
     "run",
     "start",
+    "start_attached",
     "stop",
     "wait",
 ]
@@ -308,6 +307,35 @@ def start(
     return Container(record.id, record.name, result.supervisor_pid)
 
 
+def start_attached(
+    container: str | Container,
+    *,
+    attach: tuple[int | None, int | None, int | None] = (None, None, None),
+    capture: bool = False,
+) -> ForegroundResult:
+    """Start a created or stopped container and supervise it in this process until it ends.
+
+    The attached form of :func:`start` (``docker start -a``, and ``docker run`` without ``-d``):
+    no supervisor process is forked; output goes to the ``attach`` descriptors (stdin, stdout,
+    stderr) or, with ``capture``, into the result. Ctrl-C is passed on to the container. A
+    container that cannot be created raises ContainerStartError; a command that cannot be
+    executed ends with exit code 126/127 and Docker's message on its stderr.
+    """
+    reaper.reap()
+    record = resolve(container if isinstance(container, str) else container.id)
+    paths = ContainerPaths.of(record.id)
+    with locked(paths):
+        previous = load_state(paths)
+        require(derive_status(previous), "start", record.name)
+    if previous is not None:
+        _wait_for_supervisor(previous, None)
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    result = run_in_foreground(paths, attach=attach, capture=capture)
+    if result.error:
+        _raise_launch_error(result.error, record.name)
+    return result
+
+
 def run(
     image: str,
     args: Sequence[str] | None = None,
@@ -318,8 +346,10 @@ def run(
     """Create and start a container (``docker run``).
 
     Detached: return the :class:`Container` as soon as its command runs. Attached (default):
-    wait for it and return a :class:`RunResult` with exit code and output (with ``remove=True``
-    the container is gone afterwards). Takes every keyword of :func:`create`.
+    supervise it in this process (see :func:`start_attached`) and return a :class:`RunResult`
+    with exit code and output (with ``remove=True`` the container is gone afterwards); an
+    interrupt (Ctrl-C) stops the container and is raised again once it is cleaned up. Takes
+    every keyword of :func:`create`.
     """
     handle = create(image, args, **options)
     if detach:
@@ -330,31 +360,16 @@ def run(
                 with contextlib.suppress(LabcoreError):
                     remove(handle, force=True)
             raise
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    exit_read, exit_write = os.pipe()
-    try:
-        try:
-            started = start(handle, attach=(None, out_write, err_write), exit_fd=exit_write)
-        finally:
-            for fd in (out_write, err_write, exit_write):
-                os.close(fd)
-        stdout, stderr = read_both(out_read, err_read)
-        with os.fdopen(exit_read, "rb", closefd=False) as exit_file:
-            line = exit_file.readline()
-    finally:
-        for fd in (out_read, err_read, exit_read):
-            os.close(fd)
-    # the exit reply is the supervisor's last act; let it end so nothing of the run is left
-    wait_for_exit(started.supervisor_pid)
-    reply = json.loads(line) if line else {"StatusCode": wait(handle)}
+    result = start_attached(handle, capture=True)
+    if result.interrupted:
+        raise KeyboardInterrupt
     return RunResult(
         handle.id,
         handle.name,
-        int(reply["StatusCode"]),
-        stdout.decode("utf-8", errors="replace"),
-        stderr.decode("utf-8", errors="replace"),
-        bool(reply.get("OOMKilled")),
+        result.exit_code,
+        result.stdout.decode("utf-8", errors="replace"),
+        result.stderr.decode("utf-8", errors="replace"),
+        result.oom_killed,
     )
 
 

@@ -8,7 +8,6 @@ file while the container runs.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,13 +54,11 @@ class LogWriter:
         self._file.write(json.dumps(entry).encode() + b"\n")
 
     def close(self) -> None:
-        """Write out partial lines, sync and close."""
+        """Write out partial lines and close (no fsync: like Docker's json-file driver)."""
         for stream, rest in self._partial.items():
             if rest:
                 self._emit(stream, rest)
         self._partial.clear()
-        self._file.flush()
-        os.fsync(self._file.fileno())
         self._file.close()
 
 

@@ -95,8 +95,8 @@ class ContainerRecord:
 
 
 def save_record(paths: ContainerPaths, record: ContainerRecord) -> None:
-    """Write the record atomically."""
-    atomic_write_json(paths.config_file, record.to_json())
+    """Write the record atomically; durably unless the container is removed when it stops (``--rm``)."""
+    atomic_write_json(paths.config_file, record.to_json(), durable=not record.auto_remove)
 
 
 def load_record(paths: ContainerPaths) -> ContainerRecord:

@@ -189,21 +189,28 @@ def now_rfc3339() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never a partial one."""
+def atomic_write_json(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never a partial one.
+
+    ``durable`` also syncs the file and its directory, so the new content survives a power loss.
+    Runtime state under the run directory skips that: like runc's ``state.json`` it describes
+    processes and mounts that a reboot ends anyway, and it is rewritten several times per run.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2, sort_keys=True)
+        json.dump(data, file, indent=2 if durable else None, sort_keys=True)
         file.write("\n")
-        file.flush()
-        os.fsync(file.fileno())
+        if durable:
+            file.flush()
+            os.fsync(file.fileno())
     os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 @contextlib.contextmanager
@@ -233,7 +240,7 @@ def update_state(paths: ContainerPaths, **changes: Any) -> RuntimeState:
         state = load_state(paths) or RuntimeState()
         for key, value in changes.items():
             setattr(state, key, value)
-        atomic_write_json(paths.state_file, state.to_json())
+        atomic_write_json(paths.state_file, state.to_json(), durable=False)
         return state
 
 

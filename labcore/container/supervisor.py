@@ -12,6 +12,10 @@ supervisor is re-parented away from the caller and outlives the command that sta
    cgroup and the rootfs mount, answers every ``wait`` request, and removes the container if it
    was run with ``--rm``.
 
+An attached ``run`` does not fork a supervisor: :func:`run_in_foreground` runs the same steps in
+the calling process, which waits anyway (as ``crun run`` does). Such a container lives as long as
+its caller; if the caller is killed, the reaper cleans up after it as after a dead supervisor.
+
 The control socket is an abstract Unix socket (no file to clean up, no path length limit); only
 clients with the supervisor's own uid are served. Requests and replies are one JSON line each.
 """
@@ -42,7 +46,16 @@ from labcore.container.state import ContainerPaths, now_rfc3339, process_start_t
 from labcore.errors import LabcoreError
 from labcore.runtime.spec import MountSpec
 
-__all__ = ["LaunchResult", "control_address", "launch", "main", "request", "wait_for_exit"]
+__all__ = [
+    "ForegroundResult",
+    "LaunchResult",
+    "control_address",
+    "launch",
+    "main",
+    "request",
+    "run_in_foreground",
+    "wait_for_exit",
+]
 
 _DRAIN_SECONDS = 2.0
 
@@ -112,8 +125,13 @@ def launch(
     # copies above 2: the supervisor's own 0, 1 and 2 become /dev/null and its diagnostics file
     kept = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if fd is not None else None for fd in (*attach, exit_fd)]
     options = argparse.Namespace(
-        container_id=paths.container_id, ready_fd=ready_write, start=start,
-        stdin_fd=kept[0], stdout_fd=kept[1], stderr_fd=kept[2], exit_fd=kept[3],
+        container_id=paths.container_id,
+        ready_fd=ready_write,
+        start=start,
+        stdin_fd=kept[0],
+        stdout_fd=kept[1],
+        stderr_fd=kept[2],
+        exit_fd=kept[3],
     )
     diagnostics = os.open(paths.supervisor_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     passed = [ready_write, diagnostics, *(fd for fd in kept if fd is not None)]
@@ -141,6 +159,48 @@ def launch(
             supervisor_pid=report.get("supervisor_pid"),
         )
     return LaunchResult(False, error=report)
+
+
+@dataclass(frozen=True)
+class ForegroundResult:
+    """How a container supervised by :func:`run_in_foreground` ended."""
+
+    exit_code: int
+    oom_killed: bool = False
+    stdout: bytes = b""  # captured output (with ``capture=True``)
+    stderr: bytes = b""
+    error: dict[str, Any] = field(default_factory=dict)  # why it could not be created, if so
+    interrupted: bool = False  # the caller got SIGINT (Ctrl-C, a Jupyter interrupt) meanwhile
+
+
+def run_in_foreground(
+    paths: ContainerPaths,
+    *,
+    attach: tuple[int | None, int | None, int | None] = (None, None, None),
+    capture: bool = False,
+) -> ForegroundResult:
+    """Create, start and supervise the container at ``paths`` in this process until it is gone.
+
+    ``attach`` are this process's descriptors for the container's stdin, stdout and stderr;
+    ``capture`` keeps stdout and stderr in memory instead. SIGINT while it runs is passed on to
+    the container (Docker's ``--sig-proxy``), a second one kills it; either way the container is
+    torn down (and removed with ``--rm``) before this returns.
+    """
+    options = argparse.Namespace(
+        container_id=paths.container_id, ready_fd=None, start=True,
+        stdin_fd=attach[0], stdout_fd=attach[1], stderr_fd=attach[2], exit_fd=None,
+    )  # fmt: skip
+    supervisor = _Supervisor(paths.container_id, options, foreground=True, capture=capture)
+    supervisor.run()
+    reply = supervisor.final_reply
+    return ForegroundResult(
+        exit_code=int(reply.get("StatusCode", 125)),
+        oom_killed=bool(reply.get("OOMKilled")),
+        stdout=bytes(supervisor.captured["stdout"]),
+        stderr=bytes(supervisor.captured["stderr"]),
+        error=supervisor.failure,
+        interrupted=supervisor.interrupts > 0,
+    )
 
 
 def _preload() -> None:
@@ -183,8 +243,16 @@ def _become_supervisor(options: argparse.Namespace, diagnostics: int, passed: li
         sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
-        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE,
-                       signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):
+        for number in (
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGHUP,
+            signal.SIGCHLD,
+            signal.SIGPIPE,
+            signal.SIGUSR1,
+            signal.SIGUSR2,
+            signal.SIGALRM,
+        ):
             signal.signal(number, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         code = supervise(options)
@@ -215,7 +283,15 @@ def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
 class _Supervisor:
     """The supervisor's state while one container runs."""
 
-    def __init__(self, container_id: str, options: argparse.Namespace) -> None:
+    def __init__(
+        self, container_id: str, options: argparse.Namespace, *, foreground: bool = False, capture: bool = False
+    ) -> None:
+        self.foreground = foreground  # supervising in the caller's own process (an attached run)
+        self.capture = capture
+        self.captured = {"stdout": bytearray(), "stderr": bytearray()}
+        self.failure: dict[str, Any] = {}
+        self.final_reply: dict[str, Any] = {}
+        self.interrupts = 0
         self.paths = ContainerPaths.of(container_id)
         self.record: ContainerRecord = load_record(self.paths)
         self.options = options
@@ -351,6 +427,8 @@ class _Supervisor:
     def _log_error(self, message: str) -> None:
         if self.log is not None:
             self.log.write("stderr", message.encode() + b"\n")
+        if self.capture:
+            self.captured["stderr"] += f"labcore: {message}\n".encode()
         fd = self.attach_out["stderr"]
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -369,19 +447,36 @@ class _Supervisor:
             self.selector.register(self.options.stdin_fd, selectors.EVENT_READ, "stdin")
         exited = False
         while not exited:
-            for key, _ in self.selector.select():
-                if key.data == "listener":
-                    self._accept(listener)
-                elif key.data == "output":
-                    self._relay_output(int(key.fd))
-                elif key.data == "stdin":
-                    self._relay_stdin()
-                elif key.data == "exit":
-                    exited = True
+            try:
+                exited = self._serve_once(listener)
+            except KeyboardInterrupt:
+                if not self.foreground:
+                    raise
+                self._pass_interrupt()
         self.selector.unregister(pidfd)
         os.close(pidfd)
         self.exit_code = self._reap_init()
         self._drain_outputs()
+
+    def _serve_once(self, listener: socket.socket) -> bool:
+        """Handle what is ready now; True once the init has exited."""
+        exited = False
+        for key, _ in self.selector.select():
+            if key.data == "listener":
+                self._accept(listener)
+            elif key.data == "output":
+                self._relay_output(int(key.fd))
+            elif key.data == "stdin":
+                self._relay_stdin()
+            elif key.data == "exit":
+                exited = True
+        return exited
+
+    def _pass_interrupt(self) -> None:
+        """Ctrl-C in the caller: SIGINT to the container's init, SIGKILL the second time."""
+        self.interrupts += 1
+        if self.init is not None:
+            self.init.kill(signal.SIGINT if self.interrupts == 1 else signal.SIGKILL)
 
     def _accept(self, listener: socket.socket) -> None:
         connection, _ = listener.accept()
@@ -431,6 +526,8 @@ class _Supervisor:
             return False
         if self.log is not None:
             self.log.write(stream, data)
+        if self.capture:
+            self.captured[stream] += data
         target = self.attach_out[stream]
         if target is not None:
             try:
@@ -490,17 +587,22 @@ class _Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
-        for fd in (self.options.stdin_fd, self.options.stdout_fd, self.options.stderr_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        if not self.foreground:  # in the foreground they are the caller's own descriptors
+            for fd in (self.options.stdin_fd, self.options.stdout_fd, self.options.stderr_fd):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
         teardown(self.paths, state, self.record.network)
+        if self.foreground and self.init is not None and self.exit_code is None:
+            with contextlib.suppress(ChildProcessError):  # killed with its cgroup; it is our child
+                self.init.wait()
         if self.record.auto_remove:
             from labcore.container.removal import delete_container_files
 
             with contextlib.suppress(Exception):
                 delete_container_files(self.paths, self.record, remove_anonymous_volumes=True)
         reply = {"StatusCode": code, "OOMKilled": oom, "Error": error or state.error or ""}
+        self.final_reply = reply
         for waiter in self.waiters:
             self._reply(waiter, reply)
         if self.options.exit_fd is not None:
@@ -530,23 +632,41 @@ class _Supervisor:
         self.log = LogWriter(self.paths.log_file)
         try:
             self.create()
-        except Exception as error:
+        except BaseException as error:
+            interrupted = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit
+            if interrupted and not self.foreground:
+                raise
             message = error.message if isinstance(error, LabcoreError) else f"{type(error).__name__}: {error}"
-            traceback.print_exc()
-            self.report_ready({"ok": False, "type": type(error).__name__, "message": message,
-                               "hint": getattr(error, "hint", "")})  # fmt: skip
+            if not self.foreground:
+                traceback.print_exc()
+            self.failure = {"ok": False, "type": type(error).__name__, "message": message,
+                            "hint": getattr(error, "hint", "")}  # fmt: skip
+            self.report_ready(self.failure)
             listener.close()
             self.finish(125, error=message)
+            if interrupted:
+                raise
             return 1
         report: dict[str, Any] = {"ok": True, "pid": self.init.pid, "supervisor_pid": os.getpid()}
-        if self.options.start:
-            report["start"] = self.start()
-        self.report_ready(report)
         try:
+            if self.options.start:
+                report["start"] = self.start()
+            self.report_ready(report)
             self.serve(listener)
+        except BaseException:
+            if not self.foreground:
+                raise
+            # the caller is being torn out of the run (e.g. an exception from a signal handler):
+            # the container must not outlive it half-supervised
+            self.init.kill(signal.SIGKILL)
+            self.exit_code = self._reap_init()
+            raise
         finally:
             listener.close()
-        self.finish(self.exit_code if self.exit_code is not None else 255)
+            if self.foreground and self.exit_code is not None and not self.final_reply:
+                self.finish(self.exit_code)
+        if not self.final_reply:
+            self.finish(self.exit_code if self.exit_code is not None else 255)
         return 0
 
 

@@ -98,9 +98,7 @@ def _now() -> str:
 def _load(path: Path) -> Volume:
     with open(path / "volume.json", encoding="utf-8") as file:
         meta = json.load(file)
-    return Volume(
-        path.name, path, meta["created_at"], bool(meta.get("anonymous")), dict(meta.get("labels", {}))
-    )
+    return Volume(path.name, path, meta["created_at"], bool(meta.get("anonymous")), dict(meta.get("labels", {})))
 
 
 def get_volume(name: str) -> Volume:
