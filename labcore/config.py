@@ -9,6 +9,7 @@ other root, so that a temporary root used by a test has a temporary run dir too.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +42,17 @@ class Settings:
 
 def settings() -> Settings:
     """Read the current settings from the environment."""
-    root = Path(os.environ.get("LABCORE_ROOT") or DEFAULT_ROOT)
-    run_env = os.environ.get("LABCORE_RUN")
+    environ = os.environ
+    return _settings_for(environ.get("LABCORE_ROOT"), environ.get("LABCORE_RUN"), environ.get("LABCORE_REGISTRY"))
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(root_env: str | None, run_env: str | None, registry_env: str | None) -> Settings:
+    root = Path(root_env or DEFAULT_ROOT)
     if run_env:
         run = Path(run_env)
     elif root == DEFAULT_ROOT:
         run = DEFAULT_RUN
     else:
         run = root.with_name(root.name + ".run")
-    registry = os.environ.get("LABCORE_REGISTRY") or DEFAULT_REGISTRY
-    return Settings(root=root, run=run, registry=registry)
+    return Settings(root=root, run=run, registry=registry_env or DEFAULT_REGISTRY)

@@ -7,6 +7,7 @@ Public API (every function takes a container id, id prefix or name)::
         volumes=..., mounts=..., tmpfs=..., tty=..., interactive=..., privileged=...)
         -> Container (detached) | RunResult (attached: exit code and output)
     create(image, args=None, **same) -> Container       start(c) -> Container
+    start_attached(c, attach=(0, 1, 2) | capture=True) -> ForegroundResult (supervised here)
     exec(c, args, ...) -> ExecResult                     stop(c, timeout=10) -> Container
     kill(c, sig="KILL")        remove(c, force=False)    list(all=False) -> list[Container]
     logs(c, follow=False) -> Iterator[LogEntry]          wait(c) -> int
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         remove,
         run,
         start,
+        start_attached,
         stop,
         wait,
     )
@@ -59,6 +61,7 @@ __all__ = [
     "remove",
     "run",
     "start",
+    "start_attached",
     "stats",
     "stop",
     "wait",
@@ -83,6 +86,7 @@ _LAZY = {
     "remove": ("labcore.container.lifecycle", "remove"),
     "run": ("labcore.container.lifecycle", "run"),
     "start": ("labcore.container.lifecycle", "start"),
+    "start_attached": ("labcore.container.lifecycle", "start_attached"),
     "stop": ("labcore.container.lifecycle", "stop"),
     "wait": ("labcore.container.lifecycle", "wait"),
     "LogEntry": ("labcore.container.logfile", "LogEntry"),

@@ -21,7 +21,7 @@ from labcore.container.flags import merge_env, parse_cpus, parse_env, parse_memo
 from labcore.container.lookup import all_records, resolve
 from labcore.container.mounts import resolve_mounts
 from labcore.container.names import generate_name, new_id, short_id, validate_name
-from labcore.container.record import ContainerRecord, save_record
+from labcore.container.record import ContainerRecord, load_record, save_record
 from labcore.container.removal import delete_container_files
 from labcore.container.state import (
     ContainerPaths,
@@ -298,7 +298,7 @@ def start(
         previous = load_state(paths)
         require(derive_status(previous), "start", record.name)
     if previous is not None:
-        _wait_for_supervisor(previous, None)  # the last run's teardown must not race our mount
+        _wait_for_supervisor(previous, paths, None)  # the last run's teardown must not race our mount
     result = launch(paths, start=True, attach=attach, exit_fd=exit_fd)
     if not result.ok:
         _raise_launch_error(result.error, record.name)
@@ -322,15 +322,20 @@ def start_attached(
     executed ends with exit code 126/127 and Docker's message on its stderr.
     """
     reaper.reap()
-    record = resolve(container if isinstance(container, str) else container.id)
+    return _start_attached(resolve(container if isinstance(container, str) else container.id), attach, capture)
+
+
+def _start_attached(
+    record: ContainerRecord, attach: tuple[int | None, int | None, int | None], capture: bool
+) -> ForegroundResult:
     paths = ContainerPaths.of(record.id)
     with locked(paths):
         previous = load_state(paths)
         require(derive_status(previous), "start", record.name)
     if previous is not None:
-        _wait_for_supervisor(previous, None)
+        _wait_for_supervisor(previous, paths, None)
     paths.run_dir.mkdir(parents=True, exist_ok=True)
-    result = run_in_foreground(paths, attach=attach, capture=capture)
+    result = run_in_foreground(paths, attach=attach, capture=capture, record=record)
     if result.error:
         _raise_launch_error(result.error, record.name)
     return result
@@ -360,7 +365,8 @@ def run(
                 with contextlib.suppress(LabcoreError):
                     remove(handle, force=True)
             raise
-    result = start_attached(handle, capture=True)
+    record = load_record(handle.paths)  # by id: cheaper than resolve(), and create() has run the reaper
+    result = _start_attached(record, (None, None, None), capture=True)
     if result.interrupted:
         raise KeyboardInterrupt
     return RunResult(
@@ -381,7 +387,7 @@ def wait(container: str | Container, timeout: float | None = None) -> int:
     while True:
         state = load_state(paths)
         if state is not None and state.phase == "exited" and state.exit_code is not None:
-            _wait_for_supervisor(state, deadline)
+            _wait_for_supervisor(state, paths, deadline)
             return state.exit_code
         if derive_status(state) is not Status.RUNNING and (state is None or not _supervisor_alive(state)):
             reaper.reap()
@@ -403,11 +409,29 @@ def _supervisor_alive(state: RuntimeState) -> bool:
     return is_alive(state.supervisor_pid, state.supervisor_start_time)
 
 
-def _wait_for_supervisor(state: RuntimeState, deadline: float | None) -> None:
-    """Let the supervisor finish teardown (and --rm) before we report the container stopped."""
+def _wait_for_supervisor(state: RuntimeState, paths: ContainerPaths, deadline: float | None) -> None:
+    """Let the supervisor finish teardown (and --rm) before we report the container stopped.
+
+    A forked supervisor exits when it is done; a foreground one (the process that ran the
+    container attached) lives on, so its state file and the container's directory tell instead.
+    """
     limit = time.monotonic() + 10 if deadline is None else deadline
     while _supervisor_alive(state) and time.monotonic() < limit:
+        if state.foreground and _foreground_done(paths):
+            return
         time.sleep(0.01)
+
+
+def _foreground_done(paths: ContainerPaths) -> bool:
+    if not paths.config_dir.exists():
+        return True  # removed (--rm)
+    current = load_state(paths)
+    if current is None or not current.torn_down:
+        return False
+    try:
+        return not load_record(paths).auto_remove
+    except FileNotFoundError:
+        return True
 
 
 _SIGNAL_NAMES = {sig.name: sig for sig in signal.Signals}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Protocol
 
@@ -12,6 +13,8 @@ from labcore.container.state import ContainerPaths
 from labcore.errors import UsageError
 
 __all__ = ["all_records", "containers_dir", "resolve"]
+
+_FULL_ID_LENGTH = 64
 
 
 class _HasId(Protocol):
@@ -45,6 +48,11 @@ def resolve(container: str | _HasId) -> ContainerRecord:
     text = container if isinstance(container, str) else container.id
     if not text:
         raise ContainerNotFoundError("no such container: ''")
+    if len(text) == _FULL_ID_LENGTH and "/" not in text:  # a full id: no need to list them all
+        with contextlib.suppress(FileNotFoundError):
+            record = load_record(ContainerPaths.of(text))
+            if record.id == text:
+                return record
     records = all_records()
     for record in records:
         if record.id == text or record.name == text.lstrip("/"):

@@ -10,15 +10,14 @@ from pathlib import Path
 from labcore.container.record import ContainerRecord
 from labcore.container.state import ContainerPaths
 from labcore.errors import ConflictError
-from labcore.linux.mountinfo import mounts
+from labcore.linux.mountinfo import mount_points_under
 from labcore.runtime import volumes
 
 __all__ = ["delete_container_files"]
 
 
 def _mounted_below(directory: Path) -> list[str]:
-    prefix = str(directory).rstrip("/") + "/"
-    return [entry.target for entry in mounts() if entry.target.startswith(prefix) or entry.target == str(directory)]
+    return mount_points_under(str(directory))
 
 
 def delete_container_files(

@@ -15,7 +15,6 @@ from pathlib import Path
 from labcore.container.record import ContainerRecord
 from labcore.container.state import ContainerPaths
 from labcore.linux.mount import UmountFlag, mount, umount
-from labcore.linux.mountinfo import mounts
 
 __all__ = ["is_mounted", "lower_dirs", "mount_rootfs", "unmount_rootfs"]
 
@@ -30,9 +29,14 @@ def lower_dirs(image_id: str) -> list[Path]:
 
 
 def is_mounted(path: Path) -> bool:
-    """Whether something is mounted exactly at ``path``."""
-    target = str(path)
-    return any(entry.target == target for entry in mounts())
+    """Whether the container's overlay (or any other filesystem) is mounted at ``path``.
+
+    A mount point's device differs from its parent's; overlay always has a device of its own.
+    """
+    try:
+        return os.stat(path).st_dev != os.stat(path.parent).st_dev
+    except FileNotFoundError:
+        return False
 
 
 def mount_rootfs(record: ContainerRecord, paths: ContainerPaths) -> Path:
@@ -60,11 +64,11 @@ def mount_rootfs(record: ContainerRecord, paths: ContainerPaths) -> Path:
 def unmount_rootfs(paths: ContainerPaths) -> None:
     """Unmount the container's rootfs (lazily if busy) and remove the empty mount point."""
     target = paths.rootfs
-    while is_mounted(target):
+    while True:  # until EINVAL: nothing (more) is mounted there; mounts may be stacked
         try:
             umount(target)
         except OSError as error:
-            if error.errno == errno.EINVAL:
+            if error.errno in (errno.EINVAL, errno.ENOENT):
                 break
             if error.errno != errno.EBUSY:
                 raise

@@ -171,6 +171,8 @@ class RuntimeState:
     oom_killed: bool = False
     error: str | None = None
     torn_down: bool = False
+    #: supervised by the process that ran it attached (it lives on after the container)
+    foreground: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

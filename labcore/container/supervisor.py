@@ -42,9 +42,16 @@ from typing import Any
 
 from labcore.container.logfile import LogWriter
 from labcore.container.record import ContainerRecord, load_record
-from labcore.container.state import ContainerPaths, now_rfc3339, process_start_time, update_state
+from labcore.container.state import (
+    ContainerPaths,
+    RuntimeState,
+    load_state,
+    now_rfc3339,
+    process_start_time,
+    update_state,
+)
 from labcore.errors import LabcoreError
-from labcore.runtime.spec import MountSpec
+from labcore.runtime.spec import ContainerSpec, MountSpec
 
 __all__ = [
     "ForegroundResult",
@@ -178,19 +185,21 @@ def run_in_foreground(
     *,
     attach: tuple[int | None, int | None, int | None] = (None, None, None),
     capture: bool = False,
+    record: ContainerRecord | None = None,
 ) -> ForegroundResult:
     """Create, start and supervise the container at ``paths`` in this process until it is gone.
 
     ``attach`` are this process's descriptors for the container's stdin, stdout and stderr;
     ``capture`` keeps stdout and stderr in memory instead. SIGINT while it runs is passed on to
     the container (Docker's ``--sig-proxy``), a second one kills it; either way the container is
-    torn down (and removed with ``--rm``) before this returns.
+    torn down (and removed with ``--rm``) before this returns. ``record`` saves reading the
+    container's record again when the caller has it.
     """
     options = argparse.Namespace(
         container_id=paths.container_id, ready_fd=None, start=True,
         stdin_fd=attach[0], stdout_fd=attach[1], stderr_fd=attach[2], exit_fd=None,
     )  # fmt: skip
-    supervisor = _Supervisor(paths.container_id, options, foreground=True, capture=capture)
+    supervisor = _Supervisor(paths.container_id, options, foreground=True, capture=capture, record=record)
     supervisor.run()
     reply = supervisor.final_reply
     return ForegroundResult(
@@ -284,7 +293,13 @@ class _Supervisor:
     """The supervisor's state while one container runs."""
 
     def __init__(
-        self, container_id: str, options: argparse.Namespace, *, foreground: bool = False, capture: bool = False
+        self,
+        container_id: str,
+        options: argparse.Namespace,
+        *,
+        foreground: bool = False,
+        capture: bool = False,
+        record: ContainerRecord | None = None,
     ) -> None:
         self.foreground = foreground  # supervising in the caller's own process (an attached run)
         self.capture = capture
@@ -293,7 +308,7 @@ class _Supervisor:
         self.final_reply: dict[str, Any] = {}
         self.interrupts = 0
         self.paths = ContainerPaths.of(container_id)
-        self.record: ContainerRecord = load_record(self.paths)
+        self.record: ContainerRecord = record or load_record(self.paths)
         self.options = options
         self.selector = selectors.DefaultSelector()
         self.waiters: list[socket.socket] = []
@@ -302,6 +317,7 @@ class _Supervisor:
         self.container_stdin: int | None = None
         self.attach_out: dict[str, int | None] = {"stdout": options.stdout_fd, "stderr": options.stderr_fd}
         self.init: Any = None
+        self.init_fields: dict[str, Any] = {}
         self.started = False
         self.exit_code: int | None = None
 
@@ -350,13 +366,10 @@ class _Supervisor:
         finally:
             for fd in child_fds:
                 os.close(fd)
-        update_state(
-            self.paths,
-            phase="created",
-            pid=self.init.pid,
-            pid_start_time=self.init.start_time,
-            cgroup=self.init.cgroup.name,
-        )
+        init = self.init
+        self.init_fields = {"pid": init.pid, "pid_start_time": init.start_time, "cgroup": init.cgroup.name}
+        if not self.options.start:  # run writes these together with "running", in one go
+            update_state(self.paths, phase="created", **self.init_fields)
 
     def _join_network(self) -> tuple[str | None, tuple[MountSpec, ...]]:
         """For a bridge network: the sandbox netns to join, and its /etc/hosts and resolv.conf."""
@@ -413,7 +426,7 @@ class _Supervisor:
         if self.started:
             return {"ok": True}
         self.started = True
-        update_state(self.paths, phase="running", started_at=now_rfc3339())
+        update_state(self.paths, phase="running", started_at=now_rfc3339(), **self.init_fields)
         try:
             self.init.start()
         except LabcoreError as error:
@@ -583,7 +596,6 @@ class _Supervisor:
                                    "finished_at": now_rfc3339()}  # fmt: skip
         if error is not None:
             changes["error"] = error
-        state = update_state(self.paths, **changes)
         if self.log is not None:
             self.log.close()
             self.log = None
@@ -592,7 +604,13 @@ class _Supervisor:
                 if fd is not None:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-        teardown(self.paths, state, self.record.network)
+        try:
+            teardown(self.paths, load_state(self.paths) or RuntimeState(), self.record.network, mark=False)
+        except BaseException:
+            update_state(self.paths, **changes)  # the exit is recorded even if the teardown is not
+            raise
+        # the exit and the teardown in one write: nobody sees "exited" with the mounts still there
+        state = update_state(self.paths, torn_down=True, **changes)
         if self.foreground and self.init is not None and self.exit_code is None:
             with contextlib.suppress(ChildProcessError):  # killed with its cgroup; it is our child
                 self.init.wait()
@@ -625,6 +643,8 @@ class _Supervisor:
             oom_killed=False,
             error=None,
             torn_down=False,
+            foreground=self.foreground,
+            cgroup=f"{ContainerSpec.cgroup_parent}/{self.paths.container_id}",  # for the reaper, should we die
         )
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         listener.bind(control_address(self.paths))

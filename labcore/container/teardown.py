@@ -18,11 +18,12 @@ __all__ = ["LOCAL_NETWORK_MODES", "teardown"]
 LOCAL_NETWORK_MODES = ("none", "host")
 
 
-def teardown(paths: ContainerPaths, state: RuntimeState, network: str = "none") -> None:
+def teardown(paths: ContainerPaths, state: RuntimeState, network: str = "none", *, mark: bool = True) -> None:
     """Kill what is left in the cgroup, remove it, unmount the rootfs, and leave the ``network``.
 
     ``network`` is the container's network mode; for a bridge network its endpoint, address
-    lease, port rules and network namespace are removed.
+    lease, port rules and network namespace are removed. ``mark`` records ``torn_down`` in the
+    state file (the supervisor records it together with the exit instead).
     """
     if state.cgroup:
         try:
@@ -37,4 +38,5 @@ def teardown(paths: ContainerPaths, state: RuntimeState, network: str = "none") 
         from labcore.runtime import network as networking
 
         networking.cleanup(paths.container_id)
-    update_state(paths, torn_down=True)
+    if mark:
+        update_state(paths, torn_down=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import errno
+import functools
 from dataclasses import dataclass
 
 from labcore.linux._libc import check, libc
 
-__all__ = ["CAPABILITIES", "CapSets", "cap_number", "capget", "capset", "last_cap", "mask_of"]
+__all__ = ["CAPABILITIES", "CapSets", "bounding_set", "cap_number", "capget", "capset", "last_cap", "mask_of"]
 
 #: Capability names (without ``CAP_``) by number, from ``linux/capability.h``.
 CAPABILITIES: tuple[str, ...] = (
@@ -98,10 +100,20 @@ def mask_of(names: frozenset[str] | set[str]) -> int:
     return mask
 
 
+@functools.cache
 def last_cap() -> int:
-    """The highest capability number the running kernel knows."""
-    with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as file:
+    """The highest capability number the running kernel knows (fixed while it runs)."""
+    with open("/proc/sys/kernel/cap_last_cap", "rb") as file:
         return int(file.read())
+
+
+def bounding_set(pid: int | str = "self") -> int:
+    """The capability bounding set of process ``pid`` as a bit mask (``CapBnd`` in its status)."""
+    with open(f"/proc/{pid}/status", "rb") as file:
+        for line in file:
+            if line.startswith(b"CapBnd:"):
+                return int(line.split()[1], 16)
+    raise OSError(errno.ENOENT, "no CapBnd line", f"/proc/{pid}/status")
 
 
 def capget(pid: int = 0) -> CapSets:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MountEntry", "mounts", "propagation_of"]
+__all__ = ["MountEntry", "mount_points_under", "mounts", "propagation_of"]
 
 
 def _unescape(field: str) -> str:
@@ -66,6 +66,24 @@ def mounts(pid: int | str = "self") -> list[MountEntry]:
                 )
             )
     return entries
+
+
+def _escape(path: str) -> str:
+    return "".join(f"\\{ord(char):03o}" if char in " \t\n\\" else char for char in path)
+
+
+def mount_points_under(directory: str, pid: int | str = "self") -> list[str]:
+    """Mount points at ``directory`` or below it, as process ``pid`` sees them.
+
+    Cheap when there are none (the usual answer): the table is searched as text first.
+    """
+    directory = directory.rstrip("/") or "/"
+    with open(f"/proc/{pid}/mountinfo", "rb") as file:
+        table = file.read()
+    if f" {_escape(directory)}".encode("utf-8", "surrogateescape") not in table:
+        return []
+    prefix = directory + "/"
+    return [entry.target for entry in mounts(pid) if entry.target == directory or entry.target.startswith(prefix)]
 
 
 def propagation_of(target: str = "/", pid: int | str = "self") -> str:

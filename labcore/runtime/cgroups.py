@@ -222,7 +222,8 @@ class Cgroup(abc.ABC):
 
     def destroy(self) -> None:
         """Kill what is left in the group and remove it."""
-        self.kill_all()
+        if self.pids():  # usually none: the init's exit has ended its PID namespace
+            self.kill_all()
         self.remove_dirs()
 
 

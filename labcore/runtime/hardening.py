@@ -42,7 +42,8 @@ def plan_privileges(process: ProcessSpec) -> PrivilegePlan:
     Capabilities missing from the caller's own bounding set cannot be granted and are left out.
     """
     last = capabilities.last_cap()
-    available = [number for number in range(last + 1) if prctl.capbset_read(number)]
+    bounding = capabilities.bounding_set()
+    available = [number for number in range(last + 1) if bounding >> number & 1]
     if process.capabilities is None:
         keep = tuple(available)
     else:
@@ -63,7 +64,7 @@ def plan_privileges(process: ProcessSpec) -> PrivilegePlan:
         uid=user.uid,
         gid=user.gid,
         groups=tuple(user.additional_gids),
-        drop_bounding=tuple(number for number in range(last + 1) if number not in kept),
+        drop_bounding=tuple(number for number in available if number not in kept),  # the rest are gone already
         keep=keep,
         mask=mask,
         no_new_privileges=process.no_new_privileges,

@@ -109,8 +109,7 @@ def run_intermediate(plan: InitPlan, sock: socket.socket) -> None:
     try:
         _Step.now = "joining the cgroup"
         for procs in plan.cgroup_procs:
-            with open(procs, "w", encoding="ascii") as file:
-                file.write("0")
+            _write_file(procs, b"0")
         _Step.now = "joining namespaces"
         for fd, kind in plan.join:
             setns(fd, kind)
@@ -124,6 +123,16 @@ def run_intermediate(plan: InitPlan, sock: socket.socket) -> None:
         _report_failure(sock, error)
         os._exit(1)
     os._exit(0)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, data)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, path) from None
+    finally:
+        os.close(fd)
 
 
 def _run_init(plan: InitPlan, sock: socket.socket) -> None:

@@ -38,9 +38,15 @@ def test_default_privileges_keep_dockers_set_and_drop_the_rest() -> None:
     bounding = {n for n in range(capabilities.last_cap() + 1) if prctl.capbset_read(n)}
     expected = {capabilities.cap_number(name) for name in DEFAULT_CAPS} & bounding
     assert set(plan.keep) == expected
-    assert set(plan.drop_bounding) == set(range(capabilities.last_cap() + 1)) - expected
+    assert set(plan.drop_bounding) == bounding - expected  # what the caller lacks is gone already
     assert plan.mask == sum(1 << number for number in expected)
     assert (plan.uid, plan.gid, plan.groups, plan.no_new_privileges) == (1000, 1001, (5, 6), True)
+
+
+def test_bounding_set_from_proc_status_matches_prctl() -> None:
+    mask = capabilities.bounding_set()
+    probed = {n for n in range(capabilities.last_cap() + 1) if prctl.capbset_read(n)}
+    assert {n for n in range(capabilities.last_cap() + 1) if mask >> n & 1} == probed
 
 
 def test_privileged_keeps_every_capability_the_caller_has() -> None:
@@ -119,9 +125,7 @@ def test_bad_specs_are_refused_before_anything_is_created(tmp_path: Path) -> Non
     with pytest.raises(UsageError, match="no command"):
         create(ContainerSpec("c", tmp_path, ProcessSpec([])), (0, 1, 2))
     with pytest.raises(UsageError, match="mount namespace"):
-        create(
-            ContainerSpec("c", tmp_path, ProcessSpec(["x"]), namespaces=frozenset({Namespace.PID})), (0, 1, 2)
-        )
+        create(ContainerSpec("c", tmp_path, ProcessSpec(["x"]), namespaces=frozenset({Namespace.PID})), (0, 1, 2))
     with pytest.raises(UsageError, match="not a directory"):
         create(ContainerSpec("c", tmp_path / "nope", ProcessSpec(["x"])), (0, 1, 2))
     with pytest.raises(UsageError, match="longer than 64"):
