@@ -11,9 +11,10 @@ calls), :mod:`labcore.fs` (layers, overlays), :mod:`labcore.image` (the store),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: `import labcore` must not import typing (the launcher's path)
 if TYPE_CHECKING:
+    from typing import Any
+
     from labcore.preflight import Report
 
 __all__ = ["__version__", "doctor"]

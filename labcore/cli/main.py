@@ -28,7 +28,7 @@ def command_modules() -> list[ModuleType]:
     package = importlib.import_module("labcore.cli")
     found = []
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_") or info.name == "main":
+        if info.name.startswith("_") or info.name in ("main", "launcher"):
             continue
         module = importlib.import_module(f"labcore.cli.{info.name}")
         if hasattr(module, "register"):
@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit status."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run the command line and return its exit status (``parser``: one built before, to save time)."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:

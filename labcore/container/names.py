@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import random
 import re
-import secrets
 
 from labcore.errors import UsageError
 
@@ -29,7 +30,7 @@ _NOUNS = (
 
 def new_id() -> str:
     """A fresh random container id: 64 lowercase hex digits."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()
 
 
 def short_id(container_id: str) -> str:
@@ -39,13 +40,14 @@ def short_id(container_id: str) -> str:
 
 def generate_name(taken: set[str] | frozenset[str] = frozenset()) -> str:
     """A random ``adjective_noun`` name not in ``taken`` (a digit is appended if all tried are taken)."""
+    chooser = random.SystemRandom()  # os.urandom, without importing `secrets` (and hashlib) for it
     for attempt in range(100):
-        name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
+        name = f"{chooser.choice(_ADJECTIVES)}_{chooser.choice(_NOUNS)}"
         if attempt >= 10:
-            name += str(secrets.randbelow(10_000))
+            name += str(chooser.randrange(10_000))
         if name not in taken:
             return name
-    return f"container_{secrets.token_hex(6)}"
+    return f"container_{os.urandom(6).hex()}"
 
 
 def validate_name(name: str) -> str:

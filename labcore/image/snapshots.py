@@ -21,10 +21,8 @@ from pathlib import Path
 from labcore.config import settings
 from labcore.digest import Digest
 from labcore.errors import StoreError
-from labcore.fs.apply import apply_layer
 from labcore.image.atomic import locked
 from labcore.image.descriptor import Descriptor
-from labcore.image.layerstream import open_layer
 from labcore.image.record import ImageRecord
 from labcore.image.store import Store
 
@@ -80,6 +78,9 @@ class SnapshotStore:
         return paths
 
     def _unpack(self, store: Store, layer: Descriptor, diff_id: Digest, chain_id: Digest) -> None:
+        from labcore.fs.apply import apply_layer  # only when a layer is unpacked: keeps `run` light
+        from labcore.image.layerstream import open_layer
+
         temp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.root))
         try:
             os.chmod(temp, 0o755)  # noqa: S103 - the layer root becomes a world-readable directory

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -112,7 +111,7 @@ def get_volume(name: str) -> Volume:
 def create_volume(name: str | None = None, labels: dict[str, str] | None = None) -> Volume:
     """Create a volume (a random 64-hex name makes it anonymous); an existing name is returned as is."""
     anonymous = name is None
-    name = validate_volume_name(name) if name is not None else secrets.token_hex(32)
+    name = validate_volume_name(name) if name is not None else os.urandom(32).hex()
     path = volumes_dir() / name
     if (path / "volume.json").is_file():
         return _load(path)
@@ -166,7 +165,7 @@ def remove_volume(name: str, *, force: bool = False) -> None:
         short = ", ".join(user[:12] for user in users)
         raise VolumeInUseError(f"volume {name} is in use by container(s) {short}")
     # rename first so a half-deleted volume is never mistaken for a live one
-    doomed = volume.path.with_name(f".deleting-{name}-{secrets.token_hex(4)}")
+    doomed = volume.path.with_name(f".deleting-{name}-{os.urandom(4).hex()}")
     os.rename(volume.path, doomed)
     shutil.rmtree(doomed)
 

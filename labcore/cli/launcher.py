@@ -1,0 +1,141 @@
+"""The ``labcore`` command: hand the command line to a running command server, or run it here.
+
+Starting Python and importing labcore costs far more than most commands do. When a command
+server (``labcore server start``) is listening, this launcher only connects to it, passes its
+argument vector, working directory, environment and its own standard input, output and error
+(``SCM_RIGHTS``), forwards the signals it gets (Ctrl-C) to the worker the server forked for it,
+and exits with the worker's exit status. This is how Mercurial's ``chg`` works, and why the
+Docker CLI is fast: the work is done by a process that is already warm. Without a server (or
+with ``LABCORE_NO_SERVER=1``, or when the server's code is older than the files on disk) the
+command runs in this process as usual.
+
+Only modules built into the interpreter are imported before the server answers, so that this
+path costs little more than the interpreter's own start-up.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["PROTOCOL", "decode_request", "encode_request", "main", "server_socket_path"]
+
+#: the first field of every request; a server that speaks another version answers "stale"
+PROTOCOL = b"labcore-cli-1"
+#: names of the signals the launcher passes on to the worker that runs its command
+FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH")
+_DEFAULT_ROOT = "/var/lib/labcore"
+_DEFAULT_RUN = "/run/labcore"
+
+
+def server_socket_path(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    """Where the command server listens: ``cli.sock`` in labcore's run directory.
+
+    The same rule as :func:`labcore.config.settings`, repeated here so that finding the server
+    needs no import (a unit test checks that the two agree).
+    """
+    run = environ.get("LABCORE_RUN")
+    if not run:
+        root = (environ.get("LABCORE_ROOT") or _DEFAULT_ROOT).rstrip("/") or "/"
+        run = _DEFAULT_RUN if root == _DEFAULT_ROOT else root + ".run"
+    return os.path.join(run, "cli.sock")
+
+
+def encode_request(argv: Sequence[str], cwd: str, environ: dict[str, str]) -> bytes:
+    """One request: NUL-separated fields (protocol, cwd, argument count, arguments, environment)."""
+    fields = [PROTOCOL, os.fsencode(cwd), str(len(argv)).encode(), *map(os.fsencode, argv)]
+    fields += [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in environ.items()]
+    if any(b"\0" in field for field in fields):
+        raise ValueError("arguments and environment cannot contain NUL bytes")
+    body = b"\0".join(fields)
+    return len(body).to_bytes(4, "big") + body
+
+
+def decode_request(body: bytes) -> tuple[list[str], str, dict[str, str]]:
+    """The argument vector, working directory and environment of a request body (after the length).
+
+    ValueError for anything that is not a request of this protocol version.
+    """
+    fields = body.split(b"\0")
+    if len(fields) < 3 or fields[0] != PROTOCOL:
+        raise ValueError("not a labcore-cli-1 request")
+    cwd = os.fsdecode(fields[1])
+    count = int(fields[2])
+    if count < 0 or 3 + count > len(fields):
+        raise ValueError("bad argument count")
+    argv = [os.fsdecode(field) for field in fields[3 : 3 + count]]
+    environ = {}
+    for field in fields[3 + count :]:
+        key, sep, value = field.partition(b"=")
+        if not sep or not key:
+            raise ValueError("bad environment entry")
+        environ[os.fsdecode(key)] = os.fsdecode(value)
+    return argv, cwd, environ
+
+
+def _read_line(sock: _socket.socket, pending: bytearray) -> bytes | None:
+    while b"\n" not in pending:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        pending += chunk
+    line, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    return line
+
+
+def _through_server(argv: Sequence[str]) -> int | None:
+    """Run ``argv`` in the command server; its exit status, or None if no (current) server answered."""
+    if os.environ.get("LABCORE_NO_SERVER") or (argv and argv[0] == "server"):
+        return None  # `labcore server stop` run by the server would stop its own parent
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(server_socket_path())
+            request = encode_request(argv, os.getcwd(), dict(os.environ))
+            fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))  # a C int[3]
+            sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        except (OSError, ValueError):
+            return None  # no server, or nothing it could take: run here
+        pending = bytearray()
+        first = _read_line(sock, pending)
+        if first is None or not first.startswith(b"pid "):
+            return None  # "stale": the server is reloading newer code; nothing was run
+        worker = int(first[4:])
+        import signal  # only now: while it loads, the worker is already running the command
+
+        def forward(number: int, _frame: object) -> None:
+            try:  # noqa: SIM105 - contextlib is not loaded on this path
+                os.kill(worker, number)  # unreaped until the server reports its exit: never reused
+            except OSError:
+                pass
+
+        for name in FORWARDED_SIGNALS:
+            signal.signal(getattr(signal, name), forward)
+        last = _read_line(sock, pending)
+        if last is None or not last.startswith(b"exit "):
+            sys.stderr.write("labcore: the command server went away while it ran the command\n")
+            return 125
+        return int(last[5:])
+    finally:
+        sock.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``labcore`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    status = _through_server(args)
+    if status is not None:
+        return status
+    from labcore.cli.main import main as run_here
+
+    return run_here(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

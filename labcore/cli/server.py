@@ -1,0 +1,389 @@
+"""``labcore server``: a command server that keeps labcore imported, so commands start in milliseconds.
+
+The server listens on ``cli.sock`` in labcore's run directory (mode 0600, and only clients with
+the server's own uid are served). For each command the ``labcore`` launcher
+(:mod:`labcore.cli.launcher`) sends, it forks a worker, which takes the client's standard input,
+output and error, working directory and environment and runs the command line exactly as the
+launcher would have run it itself. The server reports the worker's pid at once (the launcher
+forwards Ctrl-C to it) and its exit status at the end.
+
+The worker is a fork of a process that has already imported labcore and built the command
+parser: that is the whole saving. Before each command the server checks that labcore's source
+files are still those it has loaded; if any changed, it answers "stale" (the launcher then runs
+the command itself), finishes its running commands and starts again with the new code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from labcore.cli.launcher import decode_request, server_socket_path
+
+__all__ = ["register", "serve", "source_fingerprint"]
+
+ORDER = 90
+_MAX_REQUEST = 1 << 20
+_CLIENT_TIMEOUT = 2.0
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def source_fingerprint(package: Path = _PACKAGE) -> tuple[int, int, int]:
+    """(number of files, newest mtime, sum of mtimes) of the package's ``.py`` files: changes with any edit."""
+    count = newest = total = 0
+    pending = [str(package)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+                    count += 1
+                    newest = max(newest, mtime)
+                    total += mtime
+    return count, newest, total
+
+
+def _pid_file(socket_path: str) -> Path:
+    return Path(socket_path).with_name("cli.pid")
+
+
+def running_server(socket_path: str | None = None) -> int | None:
+    """The pid of the command server listening at ``socket_path`` (default: this root's), if any."""
+    path = socket_path or server_socket_path()
+    try:
+        pid = int(_pid_file(path).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        probe.connect(path)
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return pid
+
+
+class _Server:
+    """The listening socket, the workers it has forked and the clients waiting for them."""
+
+    def __init__(self, path: str) -> None:
+        from labcore.cli.main import build_parser
+
+        self.path = path
+        self.parser = build_parser()  # imports every command module once, for every worker
+        _preload()
+        self.fingerprint = source_fingerprint()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # a stale socket of a server that died (running_server() said none)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        old_umask = os.umask(0o177)
+        try:
+            self.listener.bind(path)
+        finally:
+            os.umask(old_umask)
+        self.listener.listen(64)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, client)
+        self.accepting = True
+        self.served = 0
+
+    def serve(self) -> bool:
+        """Serve until asked to stop (False) or until the code changed and every worker ended (True)."""
+        while self.accepting or self.workers:
+            for key, _ in self.selector.select():
+                if key.data is None:
+                    self._accept()
+                else:
+                    self._worker_ended(key.fd)
+        return True
+
+    def close(self) -> None:
+        """Stop listening (running commands go on without us)."""
+        if self.accepting:
+            self.accepting = False
+            self.selector.unregister(self.listener)
+            self.listener.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def _accept(self) -> None:
+        client, _ = self.listener.accept()
+        fds: list[int] = []
+        try:
+            credentials = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            if struct.unpack("3i", credentials)[1] != os.getuid():
+                client.close()
+                return
+            client.settimeout(_CLIENT_TIMEOUT)
+            body, fds = _receive_request(client)
+            argv, cwd, environ = decode_request(body)
+            if len(fds) != 3:
+                raise ValueError("expected the client's stdin, stdout and stderr")
+        except EOFError:  # running_server() checking that we listen
+            client.close()
+            return
+        except (OSError, ValueError) as error:
+            print(f"labcore server: dropped a request: {error}", file=sys.stderr, flush=True)
+            _close_all(fds)
+            client.close()
+            return
+        if source_fingerprint() != self.fingerprint:
+            print("labcore server: labcore's files changed; restarting with the new code", file=sys.stderr, flush=True)
+            _close_all(fds)
+            with contextlib.suppress(OSError):
+                client.sendall(b"stale\n")
+            client.close()
+            self.close()
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the worker leaves through os._exit
+            _run_worker(self, client, fds, argv, cwd, environ)
+        _close_all(fds)
+        self.served += 1
+        pidfd = os.pidfd_open(pid)
+        self.workers[pidfd] = (pid, client)
+        self.selector.register(pidfd, selectors.EVENT_READ, "worker")
+        with contextlib.suppress(OSError):
+            client.sendall(f"pid {pid}\n".encode())
+
+    def _worker_ended(self, pidfd: int) -> None:
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        pid, client = self.workers.pop(pidfd)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):  # the client may have gone; the command ran anyway
+            client.sendall(f"exit {128 - code if code < 0 else code}\n".encode())
+        client.close()
+
+
+def _receive_request(client: socket.socket) -> tuple[bytes, list[int]]:
+    """The request body and the descriptors that came with it."""
+    fds: list[int] = []
+    data = b""
+    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+        chunk, ancillary, _, _ = client.recvmsg(65536, socket.CMSG_SPACE(3 * 4))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(payload) - len(payload) % 4
+                fds += list(struct.unpack(f"{usable // 4}i", payload[:usable]))
+        if not chunk:
+            if not data:
+                raise EOFError("a probe: connected and left")
+            raise ValueError("the client closed the connection mid-request")
+        data += chunk
+        if len(data) >= 4 and int.from_bytes(data[:4], "big") > _MAX_REQUEST:
+            raise ValueError("request too large")
+    for fd in fds:
+        os.set_inheritable(fd, False)
+    return data[4:], fds
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _preload() -> None:
+    """Import what the usual commands need, so that every worker starts with it."""
+    import labcore.container.lifecycle
+    import labcore.container.logfile
+    import labcore.image.snapshots
+    import labcore.image.store  # noqa: F401
+    from labcore.container import supervisor
+    from labcore.runtime.cgroups import _implementation, cgroup_mode  # noqa: F401
+
+    supervisor._preload()
+    with contextlib.suppress(OSError):
+        _implementation(Path("/sys/fs/cgroup"))
+
+
+def _run_worker(
+    server: _Server, client: socket.socket, fds: list[int], argv: list[str], cwd: str, environ: dict[str, str]
+) -> None:
+    """In the forked worker: become the client's process (stdio, cwd, environment) and run its command."""
+    code = 1
+    try:
+        os.setsid()  # out of the server's process group: signals to the server do not reach it
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        _close_all([fd for fd in fds if fd > 2])
+        server.selector.close()
+        server.listener.close()
+        client.close()
+        for pidfd, (_, other) in server.workers.items():
+            os.close(pidfd)
+            other.close()
+        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+        line_buffered = os.isatty(1)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False,  # noqa: SIM115
+                          buffering=1 if line_buffered else -1)  # fmt: skip
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.argv = ["labcore", *argv]
+        from labcore.cli.main import main
+
+        code = main(argv, parser=server.parser)
+    except SystemExit as leaving:
+        code = _exit_status(leaving.code)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def serve(path: str | None = None) -> int:
+    """Run the command server in this process until SIGTERM or SIGINT; re-executes itself on new code."""
+    socket_path = path or server_socket_path()
+    if running_server(socket_path) is not None:
+        print(f"labcore server: already running at {socket_path}", file=sys.stderr)
+        return 1
+    server = _Server(socket_path)
+    pid_file = _pid_file(socket_path)
+    pid_file.write_text(f"{os.getpid()}\n")
+
+    def stop(_number: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"labcore server: listening on {socket_path} (pid {os.getpid()})", file=sys.stderr, flush=True)
+    try:
+        reload = server.serve()
+    finally:
+        server.close()
+        with contextlib.suppress(FileNotFoundError):
+            if pid_file.read_text().strip() == str(os.getpid()):
+                pid_file.unlink()
+    if reload:
+        command = [sys.executable, "-m", "labcore.cli.main", "server", "run", "--socket", socket_path]
+        os.execv(sys.executable, command)  # noqa: S606 - the same interpreter, now loading the new code
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    socket_path = args.socket or server_socket_path()
+    pid = running_server(socket_path)
+    if pid is not None:
+        print(f"labcore server: already running (pid {pid}) at {socket_path}")
+        return 0
+    log = Path(socket_path).with_name("cli-server.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "labcore.cli.main", "server", "run", "--socket", socket_path]
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the daemonizing fork leaves through os._exec/_exit
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDONLY)
+                output = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                os.dup2(null, 0)
+                os.dup2(output, 1)
+                os.dup2(output, 2)
+                os.closerange(3, 1 << 16)  # nothing of the caller's (its pipes) may stay open in a daemon
+                os.chdir("/")
+                os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and module
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    deadline = time.monotonic() + 30
+    while (pid := running_server(socket_path)) is None:
+        if time.monotonic() > deadline:
+            print(f"labcore server: did not start; see {log}", file=sys.stderr)
+            return 1
+        time.sleep(0.02)
+    print(f"labcore server: listening on {socket_path} (pid {pid})")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    socket_path = args.socket or server_socket_path()
+    pid = running_server(socket_path)
+    if pid is None:
+        print("labcore server: not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while running_server(socket_path) is not None or _alive(pid):
+        if time.monotonic() > deadline:
+            print(f"labcore server: pid {pid} did not stop", file=sys.stderr)
+            return 1
+        time.sleep(0.02)
+    print(f"labcore server: stopped (pid {pid})")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _status(args: argparse.Namespace) -> int:
+    socket_path = args.socket or server_socket_path()
+    pid = running_server(socket_path)
+    if pid is None:
+        print(f"labcore server: not running (commands run in their own process); socket {socket_path}")
+        return 3
+    print(f"labcore server: running (pid {pid}) at {socket_path}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    return serve(args.socket)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``server start|stop|status|run``."""
+    parser = subparsers.add_parser(
+        "server",
+        help="a command server that keeps labcore loaded, so commands start fast",
+        description="Start, stop or query the command server; `labcore` commands use it when it runs.",
+    )
+    actions = parser.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("start", _start, "start it in the background (log: cli-server.log in the run directory)"),
+        ("stop", _stop, "stop it (running commands finish)"),
+        ("status", _status, "say whether it runs (exit 3 if not)"),
+        ("run", _run, "run it in the foreground"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument("--socket", help="listen here instead of cli.sock in the run directory")
+        action.set_defaults(handler=handler)
