@@ -46,9 +46,9 @@ def server_socket_path(environ: dict[str, str] | os._Environ[str] = os.environ) 
     return os.path.join(run, "cli.sock")
 
 
-def encode_request(argv: Sequence[str], cwd: str, environ: dict[str, str]) -> bytes:
-    """One request: NUL-separated fields (protocol, cwd, argument count, arguments, environment)."""
-    fields = [PROTOCOL, os.fsencode(cwd), str(len(argv)).encode(), *map(os.fsencode, argv)]
+def encode_request(argv: Sequence[str], cwd: str, environ: dict[str, str], umask: int = 0o022) -> bytes:
+    """One request: NUL-separated fields (protocol, cwd, umask, argument count, arguments, environment)."""
+    fields = [PROTOCOL, os.fsencode(cwd), b"%o" % umask, str(len(argv)).encode(), *map(os.fsencode, argv)]
     fields += [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in environ.items()]
     if any(b"\0" in field for field in fields):
         raise ValueError("arguments and environment cannot contain NUL bytes")
@@ -56,26 +56,27 @@ def encode_request(argv: Sequence[str], cwd: str, environ: dict[str, str]) -> by
     return len(body).to_bytes(4, "big") + body
 
 
-def decode_request(body: bytes) -> tuple[list[str], str, dict[str, str]]:
-    """The argument vector, working directory and environment of a request body (after the length).
+def decode_request(body: bytes) -> tuple[list[str], str, dict[str, str], int]:
+    """The argument vector, working directory, environment and umask of a request body (after the length).
 
     ValueError for anything that is not a request of this protocol version.
     """
     fields = body.split(b"\0")
-    if len(fields) < 3 or fields[0] != PROTOCOL:
+    if len(fields) < 4 or fields[0] != PROTOCOL:
         raise ValueError("not a labcore-cli-1 request")
     cwd = os.fsdecode(fields[1])
-    count = int(fields[2])
-    if count < 0 or 3 + count > len(fields):
-        raise ValueError("bad argument count")
-    argv = [os.fsdecode(field) for field in fields[3 : 3 + count]]
+    umask = int(fields[2], 8)
+    count = int(fields[3])
+    if count < 0 or 4 + count > len(fields) or not 0 <= umask <= 0o777:
+        raise ValueError("bad argument count or umask")
+    argv = [os.fsdecode(field) for field in fields[4 : 4 + count]]
     environ = {}
-    for field in fields[3 + count :]:
+    for field in fields[4 + count :]:
         key, sep, value = field.partition(b"=")
         if not sep or not key:
             raise ValueError("bad environment entry")
         environ[os.fsdecode(key)] = os.fsdecode(value)
-    return argv, cwd, environ
+    return argv, cwd, environ, umask
 
 
 def _read_line(sock: _socket.socket, pending: bytearray) -> bytes | None:
@@ -97,7 +98,9 @@ def _through_server(argv: Sequence[str]) -> int | None:
     try:
         try:
             sock.connect(server_socket_path())
-            request = encode_request(argv, os.getcwd(), dict(os.environ))
+            umask = os.umask(0o022)
+            os.umask(umask)
+            request = encode_request(argv, os.getcwd(), dict(os.environ), umask)
             fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))  # a C int[3]
             sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
         except (OSError, ValueError):

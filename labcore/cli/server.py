@@ -132,7 +132,7 @@ class _Server:
                 return
             client.settimeout(_CLIENT_TIMEOUT)
             body, fds = _receive_request(client)
-            argv, cwd, environ = decode_request(body)
+            argv, cwd, environ, umask = decode_request(body)
             if len(fds) != 3:
                 raise ValueError("expected the client's stdin, stdout and stderr")
         except EOFError:  # running_server() checking that we listen
@@ -151,9 +151,17 @@ class _Server:
             client.close()
             self.close()
             return
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:  # e.g. EAGAIN at a pids limit: the client runs the command itself
+            print(f"labcore server: cannot fork a worker: {error}", file=sys.stderr, flush=True)
+            _close_all(fds)
+            with contextlib.suppress(OSError):
+                client.sendall(b"stale\n")
+            client.close()
+            return
         if pid == 0:  # pragma: no cover - the worker leaves through os._exit
-            _run_worker(self, client, fds, argv, cwd, environ)
+            _run_worker(self, client, fds, (argv, cwd, environ, umask))
         _close_all(fds)
         self.served += 1
         pidfd = os.pidfd_open(pid)
@@ -216,9 +224,10 @@ def _preload() -> None:
 
 
 def _run_worker(
-    server: _Server, client: socket.socket, fds: list[int], argv: list[str], cwd: str, environ: dict[str, str]
+    server: _Server, client: socket.socket, fds: list[int], request: tuple[list[str], str, dict[str, str], int]
 ) -> None:
-    """In the forked worker: become the client's process (stdio, cwd, environment) and run its command."""
+    """In the forked worker: become the client's process (stdio, cwd, environment, umask) and run its command."""
+    argv, cwd, environ, umask = request
     code = 1
     try:
         os.setsid()  # out of the server's process group: signals to the server do not reach it
@@ -239,7 +248,13 @@ def _run_worker(
         sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False,  # noqa: SIM115
                           buffering=1 if line_buffered else -1)  # fmt: skip
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
-        os.chdir(cwd)
+        os.umask(umask)
+        try:
+            os.chdir(cwd)
+        except OSError as error:
+            print(f"labcore: cannot use the working directory {cwd}: {error.strerror}", file=sys.stderr)
+            code = 125
+            return
         os.environ.clear()
         os.environ.update(environ)
         sys.argv = ["labcore", *argv]

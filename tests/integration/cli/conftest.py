@@ -1,1 +1,1 @@
-from tests.fixtures_images import base_images, base_store  # noqa: F401
+from tests.fixtures_images import base_images, base_store, busybox, busybox_cache  # noqa: F401

@@ -1,0 +1,68 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from labcore.cli.launcher import decode_request, encode_request, server_socket_path
+from labcore.cli.server import source_fingerprint
+from labcore.config import settings
+
+
+def test_a_request_round_trips() -> None:
+    argv = ["run", "--rm", "-e", "A=b c", "busybox", "sh", "-c", "echo 'ü'"]
+    environ = {"PATH": "/usr/bin", "EMPTY": "", "WITH_EQUALS": "a=b"}
+    encoded = encode_request(argv, "/tmp/some dir", environ, 0o027)
+    assert int.from_bytes(encoded[:4], "big") == len(encoded) - 4
+    assert decode_request(encoded[4:]) == (argv, "/tmp/some dir", environ, 0o027)
+
+
+def test_an_empty_command_line_round_trips() -> None:
+    assert decode_request(encode_request([], "/", {})[4:]) == ([], "/", {}, 0o022)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [b""],
+        [b"other-protocol", b"/", b"22", b"0"],  # another protocol
+        [b"labcore-cli-1", b"/", b"22", b"5", b"only-one"],  # fewer arguments than announced
+        [b"labcore-cli-1", b"/", b"22", b"0", b"NOEQUALS"],  # an environment entry without "="
+        [b"labcore-cli-1", b"/", b"9999", b"0"],  # not a umask
+    ],
+)
+def test_anything_else_is_refused(fields: list[bytes]) -> None:
+    with pytest.raises(ValueError):
+        decode_request(b"\0".join(fields))
+
+
+def test_nul_bytes_cannot_be_sent() -> None:
+    with pytest.raises(ValueError):
+        encode_request(["a\0b"], "/", {})
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"LABCORE_ROOT": "/srv/lab"}, {"LABCORE_ROOT": "/srv/lab/"}, {"LABCORE_ROOT": "/var/lib/labcore"},
+     {"LABCORE_ROOT": "/srv/lab", "LABCORE_RUN": "/run/other"}],
+)  # fmt: skip
+def test_the_launcher_finds_the_socket_where_settings_put_the_run_dir(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LABCORE_ROOT", raising=False)
+    monkeypatch.delenv("LABCORE_RUN", raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    assert server_socket_path(environ) == str(settings().run / "cli.sock")
+
+
+def test_the_source_fingerprint_changes_with_any_edit(tmp_path: Path) -> None:
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    (tmp_path / "pkg" / "sub" / "b.py").write_text("B = 1\n")
+    first = source_fingerprint(tmp_path / "pkg")
+    assert first[0] == 2
+    os.utime(tmp_path / "pkg" / "sub" / "b.py", ns=(1, first[1] + 10**9))
+    edited = source_fingerprint(tmp_path / "pkg")
+    assert edited != first
+    (tmp_path / "pkg" / "c.py").write_text("")
+    assert source_fingerprint(tmp_path / "pkg")[0] == 3
