@@ -8,9 +8,12 @@ launcher would have run it itself. The server reports the worker's pid at once (
 forwards Ctrl-C to it) and its exit status at the end.
 
 The worker is a fork of a process that has already imported labcore and built the command
-parser: that is the whole saving. Before each command the server checks that labcore's source
-files are still those it has loaded; if any changed, it answers "stale" (the launcher then runs
-the command itself), finishes its running commands and starts again with the new code.
+parser: that is the whole saving. One worker is kept forked in advance (the *spare*): it takes
+the page faults a fresh fork would take during its command (it prefaults its memory, see
+:mod:`labcore.linux.memory`) before any command arrives, and gets the next one. Before each
+command the server checks that labcore's source files are still those it has loaded; if any
+changed, it answers "stale" (the launcher then runs the command itself), finishes its running
+commands and starts again with the new code.
 """
 
 from __future__ import annotations
@@ -100,8 +103,11 @@ class _Server:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         self.workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, client)
+        self.spare: tuple[int, int, socket.socket] | None = None  # (pid, pidfd, channel) of the next worker
+        self.spare_ready = False  # it has prefaulted its memory and waits for a request
         self.accepting = True
         self.served = 0
+        self._fork_spare()
 
     def serve(self) -> bool:
         """Serve until asked to stop (False) or until the code changed and every worker ended (True)."""
@@ -109,6 +115,10 @@ class _Server:
             for key, _ in self.selector.select():
                 if key.data is None:
                     self._accept()
+                elif key.data == "spare":
+                    self._spare_died()
+                elif key.data == "spare-ready":
+                    self._spare_reports()
                 else:
                     self._worker_ended(key.fd)
         return True
@@ -121,6 +131,80 @@ class _Server:
             self.listener.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+        if self.spare is not None:
+            pid, pidfd, channel = self.spare
+            self._forget_spare()
+            channel.close()  # end of file: the spare leaves without running anything
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(pidfd)
+
+    def _fork_spare(self) -> None:
+        """Fork the worker for the next command, which prefaults its memory while it waits."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError as error:
+            print(f"labcore server: cannot fork a spare worker: {error}", file=sys.stderr, flush=True)
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:  # pragma: no cover - the spare leaves through os._exit
+            ours.close()
+            _run_spare(self, theirs)
+        theirs.close()
+        pidfd = os.pidfd_open(pid)
+        self.spare = (pid, pidfd, ours)
+        self.spare_ready = False
+        self.selector.register(pidfd, selectors.EVENT_READ, "spare")
+        self.selector.register(ours, selectors.EVENT_READ, "spare-ready")
+
+    def _forget_spare(self) -> None:
+        """Stop watching the spare (its pidfd is closed; the caller deals with its channel)."""
+        assert self.spare is not None
+        _, pidfd, channel = self.spare
+        self.spare = None
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        with contextlib.suppress(KeyError):  # watched until it said ready (or closed)
+            self.selector.unregister(channel)
+        self.spare_ready = False
+
+    def _spare_reports(self) -> None:
+        assert self.spare is not None
+        channel = self.spare[2]
+        self.spare_ready = channel.recv(1) == b"r"  # or end of file: it is dying, its pidfd will say so
+        self.selector.unregister(channel)
+
+    def _spare_died(self) -> None:
+        assert self.spare is not None
+        pid, _, channel = self.spare
+        self._forget_spare()
+        channel.close()
+        _, status = os.waitpid(pid, 0)
+        print(f"labcore server: the spare worker {pid} ended unasked (status {status}); forking another",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if self.accepting:
+            self._fork_spare()
+
+    def _hand_to_spare(self, body: bytes, fds: list[int]) -> int | None:
+        """Give the request to the spare; its pid, or None if there is no spare that could take it."""
+        if self.spare is None or not self.spare_ready:
+            return None  # still prefaulting: a fresh fork is quicker than waiting for it
+        pid, _, channel = self.spare
+        self._forget_spare()
+        try:
+            message = len(body).to_bytes(4, "big") + body
+            channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+        except OSError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        finally:
+            channel.close()
+        return pid
 
     def _accept(self) -> None:
         client, _ = self.listener.accept()
@@ -151,17 +235,19 @@ class _Server:
             client.close()
             self.close()
             return
-        try:
-            pid = os.fork()
-        except OSError as error:  # e.g. EAGAIN at a pids limit: the client runs the command itself
-            print(f"labcore server: cannot fork a worker: {error}", file=sys.stderr, flush=True)
-            _close_all(fds)
-            with contextlib.suppress(OSError):
-                client.sendall(b"stale\n")
-            client.close()
-            return
-        if pid == 0:  # pragma: no cover - the worker leaves through os._exit
-            _run_worker(self, client, fds, (argv, cwd, environ, umask))
+        pid = self._hand_to_spare(body, fds)
+        if pid is None:
+            try:
+                pid = os.fork()
+            except OSError as error:  # e.g. EAGAIN at a pids limit: the client runs the command itself
+                print(f"labcore server: cannot fork a worker: {error}", file=sys.stderr, flush=True)
+                _close_all(fds)
+                with contextlib.suppress(OSError):
+                    client.sendall(b"stale\n")
+                client.close()
+                return
+            if pid == 0:  # pragma: no cover - the worker leaves through os._exit
+                _run_worker(self, fds, (argv, cwd, environ, umask))
         _close_all(fds)
         self.served += 1
         pidfd = os.pidfd_open(pid)
@@ -169,6 +255,8 @@ class _Server:
         self.selector.register(pidfd, selectors.EVENT_READ, "worker")
         with contextlib.suppress(OSError):
             client.sendall(f"pid {pid}\n".encode())
+        if self.spare is None and self.accepting:
+            self._fork_spare()  # after the reply: off the client's path
 
     def _worker_ended(self, pidfd: int) -> None:
         self.selector.unregister(pidfd)
@@ -223,26 +311,70 @@ def _preload() -> None:
         _implementation(Path("/sys/fs/cgroup"))
 
 
-def _run_worker(
-    server: _Server, client: socket.socket, fds: list[int], request: tuple[list[str], str, dict[str, str], int]
+def _leave_server(server: _Server) -> None:
+    """In a forked worker: close what belongs to the server, and leave its process group."""
+    os.setsid()  # out of the server's process group: signals to the server do not reach it
+    server.selector.close()
+    server.listener.close()
+    for pidfd, (_, client) in server.workers.items():
+        os.close(pidfd)
+        client.close()
+    if server.spare is not None:
+        os.close(server.spare[1])
+        server.spare[2].close()
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _run_spare(server: _Server, channel: socket.socket) -> None:
+    """The spare worker: prefault, wait for a request from the server, then run it."""
+    code = 0
+    try:
+        _leave_server(server)
+        from labcore.linux.memory import prefault_mappings
+
+        priority = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, min(priority + 10, 19))  # the running command comes first
+        prefault_mappings()
+        os.setpriority(os.PRIO_PROCESS, 0, priority)
+        try:
+            channel.sendall(b"r")
+            body, fds = _receive_request(channel)
+        except (EOFError, OSError, ValueError):
+            return  # the server stopped or restarts: nothing to run
+        channel.close()
+        code = 1
+        _run_command(server.parser, fds, decode_request(body))
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _run_worker(server: _Server, fds: list[int], request: tuple[list[str], str, dict[str, str], int]) -> None:
+    """A worker forked for one request (when no spare was ready): run it."""
+    try:
+        _leave_server(server)
+        _run_command(server.parser, fds, request)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        os._exit(1)
+
+
+def _run_command(
+    parser: argparse.ArgumentParser, fds: list[int], request: tuple[list[str], str, dict[str, str], int]
 ) -> None:
-    """In the forked worker: become the client's process (stdio, cwd, environment, umask) and run its command."""
+    """Become the client's process (stdio, cwd, environment, umask), run its command and exit with its status."""
     argv, cwd, environ, umask = request
     code = 1
     try:
-        os.setsid()  # out of the server's process group: signals to the server do not reach it
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         _close_all([fd for fd in fds if fd > 2])
-        server.selector.close()
-        server.listener.close()
-        client.close()
-        for pidfd, (_, other) in server.workers.items():
-            os.close(pidfd)
-            other.close()
-        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-            signal.signal(number, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
         line_buffered = os.isatty(1)
         sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False,  # noqa: SIM115
@@ -260,7 +392,7 @@ def _run_worker(
         sys.argv = ["labcore", *argv]
         from labcore.cli.main import main
 
-        code = main(argv, parser=server.parser)
+        code = main(argv, parser=parser)
     except SystemExit as leaving:
         code = _exit_status(leaving.code)
     except BaseException:

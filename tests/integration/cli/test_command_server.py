@@ -124,3 +124,32 @@ def test_a_stale_socket_is_replaced(busybox: str) -> None:
         assert running_server() is not None
     finally:
         _labcore("server", "stop")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while len(children := _children(pid)) != count:
+        assert time.monotonic() < deadline, f"server {pid} has children {children}, expected {count}"
+        time.sleep(0.02)
+    return children
+
+
+def test_a_spare_worker_waits_and_a_killed_one_is_replaced(command_server: int, busybox: str) -> None:
+    (spare,) = _wait_for_children(command_server, 1)  # forked in advance, prefaulting, waiting
+    assert _labcore("run", "--rm", busybox, "true").returncode == 0
+    (next_spare,) = _wait_for_children(command_server, 1)
+    assert next_spare != spare  # the spare ran the command; a new one waits
+    os.kill(next_spare, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while _children(command_server) in ([], [next_spare]):
+        assert time.monotonic() < deadline, "no new spare after the last one was killed"
+        time.sleep(0.02)
+    result = _labcore("run", "--rm", busybox, "echo", "still served")
+    assert (result.returncode, result.stdout) == (0, "still served\n")
