@@ -92,9 +92,8 @@ def change_copied_file(context: Path, run: int) -> None:
 
 def run_tool(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     """Run a command to completion; return its output, or fail with its last lines."""
-    done = subprocess.run(
-        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
-    )
+    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-20:])
         raise RuntimeError(f"{' '.join(argv[:4])} ... failed with exit code {done.returncode}:\n{tail}")
@@ -104,7 +103,8 @@ def run_tool(argv: list[str], env: dict[str, str] | None = None, cwd: Path | Non
 def unmount_under(directory: Path) -> None:
     """Detach every mount at or below ``directory``, deepest first (what a crashed peer left)."""
     prefix = str(directory.resolve())
-    targets = [entry.target for entry in mounts() if entry.target == prefix or entry.target.startswith(prefix + "/")]
+    targets = [entry.target for entry in mounts()
+               if entry.target == prefix or entry.target.startswith(prefix + "/")]
     for target in sorted(set(targets), key=len, reverse=True):
         with contextlib.suppress(OSError):
             umount(target, UmountFlag.DETACH)
@@ -181,11 +181,8 @@ class LabcoreCli(Tool):
 
     def __init__(self, roots: LabcoreRoots, context: Path, pycache: Path | None) -> None:
         self.roots, self.context = roots, context
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
-        }
+        self.env = {key: value for key, value in os.environ.items()
+                    if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
         if pycache is None:
             self.name = "labcore build (no .pyc)"
             self.env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -218,43 +215,19 @@ class Buildah(Tool):
 
     def options(self) -> list[str]:
         """Where this storage lives; never the host's /var/lib/containers."""
-        return [
-            "--root",
-            str(self.storage / "root"),
-            "--runroot",
-            str(self.storage / "runroot"),
-            "--storage-driver",
-            "overlay",
-        ]
+        return ["--root", str(self.storage / "root"), "--runroot", str(self.storage / "runroot"),
+                "--storage-driver", "overlay"]
 
     def reset(self) -> None:
         self.count += 1
         self.storage = self.work / f"storage-{self.count}"
         target = f"overlay@{self.storage / 'root'}+{self.storage / 'runroot'}"
-        run_tool(
-            [
-                "skopeo",
-                "copy",
-                "-q",
-                f"oci:{self.base_layout}:docker.io/library/busybox:latest",
-                f"containers-storage:[{target}]docker.io/library/busybox:latest",
-            ]
-        )
+        run_tool(["skopeo", "copy", "-q", f"oci:{self.base_layout}:docker.io/library/busybox:latest",
+                  f"containers-storage:[{target}]docker.io/library/busybox:latest"])
 
     def build(self) -> int:
-        output = run_tool(
-            [
-                "buildah",
-                *self.options(),
-                "bud",
-                "--isolation",
-                "chroot",
-                "--layers",
-                "-t",
-                "bench/build:buildah",
-                str(self.context),
-            ]
-        )
+        output = run_tool(["buildah", *self.options(), "bud", "--isolation", "chroot", "--layers",
+                           "-t", "bench/build:buildah", str(self.context)])
         return len(REUSE_MARK.findall(output))
 
     def close(self) -> None:
@@ -275,15 +248,9 @@ class Dockerd:
         self.process: subprocess.Popen[bytes] | None = None
         self.netns_made = False
         # dockerd writes these outside its roots; remove them afterwards only if we made them
-        self.host_leftovers = [
-            path
-            for path in (
-                Path("/etc/docker/key.json"),
-                Path("/run/docker"),
-                Path("/run/containerd"),
-            )  # the shims' sockets dir
-            if not path.exists()
-        ]
+        self.host_leftovers = [path for path in (Path("/etc/docker/key.json"), Path("/run/docker"),
+                                                 Path("/run/containerd"))  # the shims' sockets dir
+                               if not path.exists()]
         self.env = {**os.environ, "DOCKER_CONFIG": str(work / "client-config")}
 
     def start(self) -> None:
@@ -295,30 +262,11 @@ class Dockerd:
         config = self.work / "daemon.json"
         config.write_text("{}\n")
         # nsenter --net, not `ip netns exec`: that remounts /sys, hiding the cgroup mounts from dockerd
-        argv = [
-            "nsenter",
-            f"--net=/run/netns/{self.name}",
-            DOCKERD,
-            "--config-file",
-            str(config),
-            "--data-root",
-            str(self.work / "data"),
-            "--exec-root",
-            str(self.work / "exec"),
-            "--pidfile",
-            str(self.work / "dockerd.pid"),
-            "--host",
-            f"unix://{self.socket}",
-            "--bridge",
-            "none",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--ip-masq=false",
-            "--storage-driver",
-            "overlay2",
-            "--cgroup-parent",
-            self.name,
-        ]
+        argv = ["nsenter", f"--net=/run/netns/{self.name}", DOCKERD, "--config-file", str(config),
+                "--data-root", str(self.work / "data"), "--exec-root", str(self.work / "exec"),
+                "--pidfile", str(self.work / "dockerd.pid"), "--host", f"unix://{self.socket}",
+                "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+                "--storage-driver", "overlay2", "--cgroup-parent", self.name]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -414,11 +362,8 @@ def measure(tools: list[Tool], context: Path, runs: int) -> dict[str, dict[str, 
                 start = time.perf_counter()
                 reused = tool.build()
                 samples[tool.name][scenario].append((time.perf_counter() - start, reused))
-            print(
-                f"{scenario} run {run + 1}/{runs}: "
-                + ", ".join(f"{tool.name} {samples[tool.name][scenario][-1][0]:.3f}s" for tool in tools),
-                flush=True,
-            )
+            print(f"{scenario} run {run + 1}/{runs}: " + ", ".join(
+                f"{tool.name} {samples[tool.name][scenario][-1][0]:.3f}s" for tool in tools), flush=True)
     return samples
 
 
@@ -451,19 +396,12 @@ def where_time_goes(cli: LabcoreCli, rounds: int = 9) -> str:
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         lines.append(f"| {label} | {statistics.median(walls):.3f} | {statistics.median(cpus):.3f} |")
-    output = run_tool(
-        [str(PYTHON), "-m", "cProfile", "-s", "cumulative", "-m", "labcore", *cli.arguments()], env=cli.env
-    )
+    output = run_tool([str(PYTHON), "-m", "cProfile", "-s", "cumulative", "-m", "labcore", *cli.arguments()],
+                      env=cli.env)
     profile = output.splitlines()
     start = next(number for number, line in enumerate(profile) if "ncalls" in line)
-    lines += [
-        "",
-        "cProfile of one cached `labcore build` command (top 40 by cumulative time):",
-        "",
-        "```",
-        *profile[start - 2 : start + 40],
-        "```",
-    ]
+    lines += ["", "cProfile of one cached `labcore build` command (top 40 by cumulative time):", "", "```",
+              *profile[start - 2: start + 40], "```"]
     return "\n".join(lines)
 
 
@@ -477,23 +415,14 @@ def tool_versions(tools: list[Tool], daemon: Dockerd | None) -> str:
     return "; ".join(parts)
 
 
-def report(
-    samples: dict[str, dict[str, list[tuple[float, int]]]],
-    args: argparse.Namespace,
-    versions: str,
-    load: tuple[float, float],
-    profile: str | None,
-) -> str:
+def report(samples: dict[str, dict[str, list[tuple[float, int]]]], args: argparse.Namespace, versions: str,
+           load: tuple[float, float], profile: str | None) -> str:
     """The Markdown results: medians, steps reused, ratios labcore / peer, the goal."""
-    medians = {
-        name: {s: statistics.median(t for t, _ in runs) for s, runs in scenarios.items()}
-        for name, scenarios in samples.items()
-    }
+    medians = {name: {s: statistics.median(t for t, _ in runs) for s, runs in scenarios.items()}
+               for name, scenarios in samples.items()}
     reused = {name: {s: runs[0][1] for s, runs in scenarios.items()} for name, scenarios in samples.items()}
-    command = (
-        " ".join(["R=$(mktemp -d); LABCORE_ROOT=$R/root .venv/bin/python bench/bench_build.py", *sys.argv[1:]])
-        + "; rm -rf $R"
-    )
+    command = " ".join(["R=$(mktemp -d); LABCORE_ROOT=$R/root .venv/bin/python bench/bench_build.py",
+                        *sys.argv[1:]]) + "; rm -rf $R"
     lines = [
         "# Dockerfile builds: labcore vs buildah bud and docker build",
         "",
@@ -515,20 +444,13 @@ def report(
     ]
     for name in medians:
         m, r = medians[name], reused[name]
-        lines.append(
-            f"| {name} | {m['cold']:.3f} | {m['cached']:.3f} | {m['changed']:.3f} | "
-            f"{r['cold']} / {r['cached']} / {r['changed']} |"
-        )
+        lines.append(f"| {name} | {m['cold']:.3f} | {m['cached']:.3f} | {m['changed']:.3f} | "
+                     f"{r['cold']} / {r['cached']} / {r['changed']} |")
     ours = [name for name in medians if name.startswith("labcore") and "no .pyc" not in name]
     peers = [name for name in medians if not name.startswith("labcore")]
     if peers:
-        lines += [
-            "",
-            "Ratios (labcore / peer; below 1 means labcore is faster):",
-            "",
-            "| labcore / peer | cold | cached | changed |",
-            "|---|---|---|---|",
-        ]
+        lines += ["", "Ratios (labcore / peer; below 1 means labcore is faster):", "",
+                  "| labcore / peer | cold | cached | changed |", "|---|---|---|---|"]
         for mine in ours:
             for peer in peers:
                 cells = " | ".join(f"{medians[mine][s] / medians[peer][s]:.3f}" for s in SCENARIOS)
@@ -547,7 +469,7 @@ def report(
 def write_results(text: str) -> None:
     """Write the results file atomically, keeping its hand-written section (from ``NOTES_HEADING`` on)."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    notes = old[old.index(NOTES_HEADING) :] if NOTES_HEADING in old else ""
+    notes = old[old.index(NOTES_HEADING):] if NOTES_HEADING in old else ""
     temporary = RESULTS.with_suffix(".tmp")
     with temporary.open("w") as out:
         out.write(text + ("\n" + notes if notes else ""))
@@ -571,18 +493,10 @@ def started_dockerd(work: Path, archive: Path) -> Iterator[Dockerd]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="builds per scenario and tool (default 5)")
-    parser.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        choices=["buildah", "docker", "buildkit"],
-        help="leave a peer out (repeatable)",
-    )
-    parser.add_argument(
-        "--no-profile",
-        action="store_true",
-        help="leave out the startup figures and the cProfile of a cached `labcore build`",
-    )
+    parser.add_argument("--skip", action="append", default=[], choices=["buildah", "docker", "buildkit"],
+                        help="leave a peer out (repeatable)")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="leave out the startup figures and the cProfile of a cached `labcore build`")
     args = parser.parse_args()
     if os.geteuid() != 0:
         parser.error("run as root: builds mount overlays and run containers")

@@ -35,18 +35,8 @@ def run() -> tuple[float, int, int]:
             notebook = student_copy(chapter, right if index % 2 == 0 else None)
             save(notebook, base / "submissions" / f"student{index:02d}" / "00-setup.ipynb")
         started = time.monotonic()
-        status = main(
-            [
-                "grade",
-                str(base / "submissions"),
-                "--out",
-                str(base / "out"),
-                "--workers",
-                str(WORKERS),
-                "--timeout",
-                "60",
-            ]
-        )
+        status = main(["grade", str(base / "submissions"), "--out", str(base / "out"),
+                       "--workers", str(WORKERS), "--timeout", "60"])
         elapsed = time.monotonic() - started
         with (base / "out" / "grades.csv").open() as file:
             rows = list(csv.DictReader(file))

@@ -131,42 +131,18 @@ def main() -> int:
             shutil.rmtree(work / "pull-layout", ignore_errors=True)
 
         results = {
-            "push labcore": timed(registry.reset, lambda: push_image(local_name, target, store=store), args.runs),
-            "push skopeo": timed(
-                registry.reset,
-                lambda: subprocess.run(
-                    [
-                        "skopeo",
-                        "copy",
-                        "-q",
-                        "--dest-tls-verify=false",
-                        f"oci:{store.root}:{local_name}",
-                        f"docker://{target}",
-                    ],
-                    check=True,
-                ),
-                args.runs,
-            ),
+            "push labcore": timed(
+                registry.reset, lambda: push_image(local_name, target, store=store), args.runs),
+            "push skopeo": timed(registry.reset, lambda: subprocess.run(
+                ["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{store.root}:{local_name}",
+                 f"docker://{target}"], check=True), args.runs),
         }
         push_image(local_name, target, store=store)
         results["pull labcore"] = timed(
-            clear_pull_dirs, lambda: pull_image(target, store=Store(work / "pull-store")), args.runs
-        )
-        results["pull skopeo"] = timed(
-            clear_pull_dirs,
-            lambda: subprocess.run(
-                [
-                    "skopeo",
-                    "copy",
-                    "-q",
-                    "--src-tls-verify=false",
-                    f"docker://{target}",
-                    f"oci:{work / 'pull-layout'}:image",
-                ],
-                check=True,
-            ),
-            args.runs,
-        )
+            clear_pull_dirs, lambda: pull_image(target, store=Store(work / "pull-store")), args.runs)
+        results["pull skopeo"] = timed(clear_pull_dirs, lambda: subprocess.run(
+            ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{target}",
+             f"oci:{work / 'pull-layout'}:image"], check=True), args.runs)
         medians = {name: statistics.median(times) for name, times in results.items()}
         lines = [
             "# Registry transfers: labcore vs skopeo copy",

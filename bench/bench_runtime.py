@@ -34,7 +34,9 @@ def busybox_root(base: Path) -> Path:
     root = base / "lower"
     (root / "bin").mkdir(parents=True)
     shutil.copy2("/bin/busybox", root / "bin" / "busybox")
-    for applet in subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split():
+    for applet in subprocess.run(
+        ["/bin/busybox", "--list"], capture_output=True, text=True, check=True
+    ).stdout.split():
         if applet != "busybox":
             (root / "bin" / applet).symlink_to("busybox")
     return root
@@ -90,7 +92,9 @@ def main() -> None:
         results.append(("runc run wall", runc))
         print(f"labcore/runc wall ratio (median): {statistics.median(walls) / statistics.median(runc):.2f}")
     for name, values in results:
-        print(f"{name:>10}: median {statistics.median(values) * 1000:.2f} ms, best {min(values) * 1000:.2f} ms")
+        print(
+            f"{name:>10}: median {statistics.median(values) * 1000:.2f} ms, best {min(values) * 1000:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

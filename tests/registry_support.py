@@ -125,7 +125,9 @@ def write_htpasswd(path: Path, users: dict[str, str]) -> Path:
     """An htpasswd file with bcrypt hashes, made by apache2-utils' htpasswd."""
     lines = []
     for user, password in users.items():
-        result = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True, text=True)
+        result = subprocess.run(
+            ["htpasswd", "-Bbn", user, password], check=True, capture_output=True, text=True
+        )
         lines.append(result.stdout.strip())
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -161,15 +163,9 @@ class TokenSigner:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=False,
+                    encipher_only=False, decipher_only=False,
                 ),
                 critical=True,
             )
@@ -294,7 +290,9 @@ class TokenServer:
 
 def have_registry_tools() -> bool:
     """True when docker-registry, skopeo, umoci and htpasswd are installed."""
-    return all(shutil.which(tool) for tool in ("skopeo", "umoci", "htpasswd")) and os.path.exists(REGISTRY_BINARY)
+    return all(shutil.which(tool) for tool in ("skopeo", "umoci", "htpasswd")) and os.path.exists(
+        REGISTRY_BINARY
+    )
 
 
 # -- faulty proxy ----------------------------------------------------------------------------------
@@ -339,13 +337,8 @@ class FaultyProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                upstream = httpx.request(
-                    self.command,
-                    f"http://{proxy.upstream}{self.path}",
-                    headers=headers,
-                    content=body,
-                    follow_redirects=False,
-                )
+                upstream = httpx.request(self.command, f"http://{proxy.upstream}{self.path}", headers=headers,
+                                         content=body, follow_redirects=False)
                 data = upstream.content
                 ok_get = self.command == "GET" and upstream.status_code == 200
                 is_blob = ok_get and "/blobs/sha256:" in self.path
@@ -359,13 +352,8 @@ class FaultyProxy:
                     data = proxy.other_manifest
                 self.send_response(upstream.status_code)
                 for key, value in upstream.headers.items():
-                    if key.lower() not in (
-                        "content-length",
-                        "transfer-encoding",
-                        "connection",
-                        "content-encoding",
-                        "docker-content-digest",
-                    ):
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection",
+                                           "content-encoding", "docker-content-digest"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 if cut:

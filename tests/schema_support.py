@@ -56,7 +56,8 @@ def validator(kind: str) -> jsonschema.Draft4Validator:
 def schema_errors(kind: str, document: Any) -> list[str]:
     """Every schema violation of ``document`` as ``path: message`` lines (empty when valid)."""
     errors = sorted(validator(kind).iter_errors(document), key=lambda error: list(error.absolute_path))
-    return [f"{'/'.join(str(part) for part in error.absolute_path) or '<root>'}: {error.message}" for error in errors]
+    return [f"{'/'.join(str(part) for part in error.absolute_path) or '<root>'}: {error.message}"
+            for error in errors]
 
 
 def assert_valid(kind: str, document: Any, what: str = "") -> None:

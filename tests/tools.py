@@ -44,6 +44,6 @@ def listening_addresses(port: int) -> set[str]:
                     if width == 8:
                         found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
                     else:
-                        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                        words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
                         found.add(socket.inet_ntop(socket.AF_INET6, words))
     return found

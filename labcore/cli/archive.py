@@ -27,9 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     save.add_argument("images", nargs="+", metavar="IMAGE", help="name, name@digest or id of an image")
     save.add_argument("-o", "--output", type=Path, help="the archive file to write (default: standard output)")
-    save.add_argument(
-        "--format", dest="archive_format", choices=("docker", "oci"), default="docker", help="docker (default) or oci"
-    )
+    save.add_argument("--format", dest="archive_format", choices=("docker", "oci"), default="docker",
+                      help="docker (default) or oci")
     save.set_defaults(handler=_save)
 
     load = subparsers.add_parser(
@@ -59,10 +58,8 @@ def _save(args: argparse.Namespace) -> int:
         save_images(args.images, args.output, archive_format=args.archive_format)
         return 0
     if sys.stdout.isatty():
-        raise UsageError(
-            "refusing to write an image archive to a terminal",
-            hint="give -o FILE, or redirect the output: labcore save busybox > busybox.tar",
-        )
+        raise UsageError("refusing to write an image archive to a terminal",
+                         hint="give -o FILE, or redirect the output: labcore save busybox > busybox.tar")
     with tempfile.TemporaryDirectory(dir=_scratch_dir(), prefix="save-") as scratch:
         archive = Path(scratch) / "archive.tar"
         save_images(args.images, archive, archive_format=args.archive_format)
@@ -82,10 +79,8 @@ def _load(args: argparse.Namespace) -> int:
             raise NotFoundError(f"archive {archive} does not exist", hint="give the path of a tar archive")
         return _print_loaded(load_archive(archive), args.quiet)
     if sys.stdin.isatty():
-        raise UsageError(
-            "no archive given and standard input is a terminal",
-            hint="give -i FILE, or pipe an archive in: labcore load < busybox.tar",
-        )
+        raise UsageError("no archive given and standard input is a terminal",
+                         hint="give -i FILE, or pipe an archive in: labcore load < busybox.tar")
     # a tar read by member name needs seeking, which a pipe cannot do: spool it to a file first
     with tempfile.TemporaryDirectory(dir=_scratch_dir(), prefix="load-") as scratch:
         archive = Path(scratch) / "archive.tar"

@@ -20,9 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "hello from labcore's hello.c (no libc), debian with debootstrap (slow the first time, then cached).",
     )
     parser.add_argument("kind", choices=sorted(_DEFAULT_TAGS), help="which base image")
-    parser.add_argument(
-        "--tag", "-t", help="name for the image (default: busybox:latest, hello-world:latest, debian:bookworm)"
-    )
+    parser.add_argument("--tag", "-t", help="name for the image "
+                        "(default: busybox:latest, hello-world:latest, debian:bookworm)")
     parser.add_argument("--suite", default="bookworm", help="debian only: the release (default bookworm)")
     parser.set_defaults(handler=_base)
 

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     build.add_argument("--out", type=Path, help="build folder (default: notebooks/build)")
     build.add_argument("--source", type=Path, help="chapter sources (default: notebooks/)")
     build.add_argument("--no-kernel", action="store_true", help="do not install the labcore kernel")
-    build.add_argument("--force", action="store_true", help="overwrite student copies edited since the last build")
+    build.add_argument("--force", action="store_true",
+                       help="overwrite student copies edited since the last build")
     build.set_defaults(handler=run_build)
 
     kernel = commands.add_parser("kernel", help="install the 'labcore' Jupyter kernel into this venv")
@@ -32,10 +33,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     slides.set_defaults(handler=run_slides)
 
     grade = subparsers.add_parser("grade", help="grade submitted notebooks: grades.csv and feedback")
-    grade.add_argument(
-        "submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student, holding their .ipynb files"
-    )
-    grade.add_argument("--out", type=Path, help="where grades.csv and feedback/ go (default: SUBMISSIONS_DIR/graded)")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
+                       help="one folder per student, holding their .ipynb files")
+    grade.add_argument("--out", type=Path,
+                       help="where grades.csv and feedback/ go (default: SUBMISSIONS_DIR/graded)")
     grade.add_argument("--source", type=Path, help="chapter sources (default: notebooks/)")
     grade.add_argument("--workers", type=int, default=1, help="notebooks run in parallel (default: 1)")
     grade.add_argument("--timeout", type=float, default=60, help="seconds one cell may run (default: 60)")
@@ -78,13 +79,12 @@ def run_grade(args: argparse.Namespace) -> int:
     from labcore.errors import UsageError
 
     if args.workers < 1 or args.timeout <= 0:
-        raise UsageError(
-            f"--workers {args.workers} / --timeout {args.timeout:g}: both must be positive",
-            hint="e.g. --workers 2 --timeout 60",
-        )
+        raise UsageError(f"--workers {args.workers} / --timeout {args.timeout:g}: both must be positive",
+                         hint="e.g. --workers 2 --timeout 60")
     from labcore.course.grader import grade
 
-    result = grade(args.submissions, args.out, source=args.source, workers=args.workers, cell_timeout=args.timeout)
+    result = grade(args.submissions, args.out, source=args.source, workers=args.workers,
+                   cell_timeout=args.timeout)
     for score in result.scores:
         note = f" ({score.problem})" if score.problem else ""
         print(f"{score.student:20} {score.chapter.chapter_id:28} {score.points:3}/{score.max_points}{note}")

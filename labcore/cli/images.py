@@ -105,10 +105,8 @@ def _inspect_container(text: str, missing: NotFoundError) -> dict[str, Any]:
     try:
         return inspect(text)
     except ContainerNotFoundError:
-        raise NotFoundError(
-            f"{missing.message}, and no container has that name",
-            hint="list them with `labcore images` and `labcore ps -a`",
-        ) from missing
+        raise NotFoundError(f"{missing.message}, and no container has that name",
+                            hint="list them with `labcore images` and `labcore ps -a`") from missing
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -120,7 +118,9 @@ def _history(args: argparse.Namespace) -> int:
     for entry in image.config.history:
         layer = None if entry.empty_layer else next(layers, None)
         size = human_size(layer.size) if layer is not None else "0B"
-        created_by = entry.created_by if args.no_trunc or len(entry.created_by) <= 45 else entry.created_by[:44] + "…"
+        created_by = (
+            entry.created_by if args.no_trunc or len(entry.created_by) <= 45 else entry.created_by[:44] + "…"
+        )
         lines.append(["<missing>", human_age(parse_created(entry.created)), created_by, size, entry.comment])
     lines.reverse()
     if lines:

@@ -26,12 +26,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode = push.add_mutually_exclusive_group()
     mode.add_argument("--chunked", type=int, metavar="BYTES", help="upload in PATCH chunks of BYTES")
     mode.add_argument("--monolithic", action="store_true", help="send each blob in one PUT")
-    push.add_argument(
-        "--mount-from",
-        action="append",
-        metavar="REPOSITORY",
-        help="repository of the same registry to mount blobs from",
-    )
+    push.add_argument("--mount-from", action="append", metavar="REPOSITORY",
+                      help="repository of the same registry to mount blobs from")
     push.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     push.add_argument("--jobs", type=int, default=4, help="blobs sent at once (default 4)")
     push.set_defaults(handler=_push)
@@ -61,8 +57,11 @@ def _pull(args: argparse.Namespace) -> int:
     from labcore.registry.pull import pull_image
 
     platform = parse_platform(args.platform) if args.platform else None
-    result = pull_image(args.image, platform=platform, progress=make_progress(args.quiet, "pulling"), jobs=args.jobs)
-    print(f"{result.reference}: pulled from {result.source}" + (f" for {result.platform}" if result.platform else ""))
+    result = pull_image(
+        args.image, platform=platform, progress=make_progress(args.quiet, "pulling"), jobs=args.jobs
+    )
+    print(f"{result.reference}: pulled from {result.source}"
+          + (f" for {result.platform}" if result.platform else ""))
     print(f"Digest: {result.digest}")
     return 0
 
@@ -74,10 +73,8 @@ def _push(args: argparse.Namespace) -> int:
     from labcore.registry.upload import DEFAULT_CHUNK_SIZE, UploadMode
 
     if args.chunked is not None and args.chunked <= 0:
-        raise UsageError(
-            f"--chunked {args.chunked}: the chunk size must be positive",
-            hint="give a size in bytes, e.g. --chunked 8388608",
-        )
+        raise UsageError(f"--chunked {args.chunked}: the chunk size must be positive",
+                         hint="give a size in bytes, e.g. --chunked 8388608")
     mode: UploadMode = "chunked" if args.chunked else "monolithic" if args.monolithic else "stream"
     result = push_image(
         args.image,
@@ -88,10 +85,8 @@ def _push(args: argparse.Namespace) -> int:
         chunk_size=args.chunked or DEFAULT_CHUNK_SIZE,
         mount_from=args.mount_from,
     )
-    print(
-        f"{result.reference}: digest: {result.digest} "
-        f"({result.uploaded} uploaded, {result.existed} already there, {result.mounted} mounted)"
-    )
+    print(f"{result.reference}: digest: {result.digest} "
+          f"({result.uploaded} uploaded, {result.existed} already there, {result.mounted} mounted)")
     return 0
 
 

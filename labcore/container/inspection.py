@@ -130,10 +130,8 @@ def stats(container: str | Container) -> ContainerStats:
     state = load_state(paths)
     status = derive_status(state)
     if not status.can_exec:  # the same rule as exec: only a running container has usage to read
-        raise IllegalStateError(
-            f"cannot read stats of container {record.name}: it is {status.docker_name}",
-            hint="start it first; `labcore ps -a` shows its state",
-        )
+        raise IllegalStateError(f"cannot read stats of container {record.name}: it is {status.docker_name}",
+                                hint="start it first; `labcore ps -a` shows its state")
     assert state is not None and state.cgroup is not None
     usage = Cgroup.open(state.cgroup).stats()
     return ContainerStats(

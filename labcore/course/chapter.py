@@ -79,10 +79,8 @@ def labcore_meta(cell: nbformat.NotebookNode) -> dict[str, Any]:
 def load_chapters(source_dir: Path) -> list[Chapter]:
     """Every chapter source (``NN-name.md``) in ``source_dir``, in chapter order."""
     if not source_dir.is_dir():
-        raise CourseNotFoundError(
-            f"chapter sources folder {source_dir} does not exist",
-            hint="pass --source DIR, the folder that holds 00-setup.md ...",
-        )
+        raise CourseNotFoundError(f"chapter sources folder {source_dir} does not exist",
+                                  hint="pass --source DIR, the folder that holds 00-setup.md ...")
     paths = sorted(path for path in source_dir.glob("*.md") if _CHAPTER_ID.match(path.stem))
     chapters = [load_chapter(path) for path in paths]
     seen: dict[str, Path] = {}
@@ -107,10 +105,8 @@ def load_chapter(path: Path) -> Chapter:
     if not isinstance(chapter_id, str) or not _CHAPTER_ID.match(chapter_id):
         raise ChapterSourceError(f"{path}: the header lacks labcore.chapter (e.g. 00-setup)")
     if chapter_id != path.stem:
-        raise ChapterSourceError(
-            f"{path}: labcore.chapter is {chapter_id!r} but the file is {path.name}",
-            hint=f"rename the file to {chapter_id}.md or fix the header",
-        )
+        raise ChapterSourceError(f"{path}: labcore.chapter is {chapter_id!r} but the file is {path.name}",
+                                 hint=f"rename the file to {chapter_id}.md or fix the header")
     title = str(meta.get("title") or chapter_id)
     answers: list[AnswerSpec] = []
     tests: list[TestSpec] = []
@@ -144,7 +140,7 @@ def _answer_spec(cell: nbformat.NotebookNode, meta: dict[str, Any], cell_id: str
         )
     exercise = meta["answer"]
     if not isinstance(exercise, str) or not exercise:
-        raise ChapterSourceError(f'{where}: "answer" must name the exercise')
+        raise ChapterSourceError(f"{where}: \"answer\" must name the exercise")
     return AnswerSpec(cell_id, exercise, str(meta.get("pointer") or f"exercise {exercise}: your code here"))
 
 
@@ -153,14 +149,14 @@ def _test_spec(cell: nbformat.NotebookNode, meta: dict[str, Any], cell_id: str, 
         raise ChapterSourceError(f"{where}: a test cell must be a code cell")
     exercise, points, hint = meta["test"], meta.get("points"), meta.get("hint")
     if not isinstance(exercise, str) or not exercise:
-        raise ChapterSourceError(f'{where}: "test" must name the exercise')
+        raise ChapterSourceError(f"{where}: \"test\" must name the exercise")
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-        raise ChapterSourceError(f'{where}: "points" must be a positive whole number, not {points!r}')
+        raise ChapterSourceError(f"{where}: \"points\" must be a positive whole number, not {points!r}")
     if not isinstance(hint, str) or not hint.strip():
-        raise ChapterSourceError(f'{where}: "hint" must say what to try when the test fails')
+        raise ChapterSourceError(f"{where}: \"hint\" must say what to try when the test fails")
     hidden = meta.get("hidden", False)
     if not isinstance(hidden, bool):
-        raise ChapterSourceError(f'{where}: "hidden" must be true or false')
+        raise ChapterSourceError(f"{where}: \"hidden\" must be true or false")
     if BEGIN_SOLUTION in cell.source:
         raise ChapterSourceError(f"{where}: a test cell must not hold a solution")
     return TestSpec(cell_id, exercise, points, hidden, hint.strip())

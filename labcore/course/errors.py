@@ -11,8 +11,8 @@ class ChapterSourceError(UsageError):
     """A chapter source whose cells or metadata break the course format."""
 
     default_hint = (
-        'see notebooks/README.md: answer cells carry labcore={"id": ..., "answer": EXERCISE} and '
-        'test cells labcore={"id": ..., "test": EXERCISE, "points": N, "hidden": BOOL, "hint": ...}'
+        "see notebooks/README.md: answer cells carry labcore={\"id\": ..., \"answer\": EXERCISE} and "
+        "test cells labcore={\"id\": ..., \"test\": EXERCISE, \"points\": N, \"hidden\": BOOL, \"hint\": ...}"
     )
 
 

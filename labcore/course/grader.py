@@ -69,8 +69,8 @@ def grade(
             chapter = chapters.get(submission.chapter_id or "")
             if chapter is None:
                 why = (f"{submission.problem}; " if submission.problem else "") + (
-                    "could not tell which chapter this is: hand in the notebook from the lab, with its metadata intact"
-                )
+                    "could not tell which chapter this is: hand in the notebook from the lab, "
+                    "with its metadata intact")
                 result.not_graded.append((submission.student, submission.path.name, why))
             elif submission.notebook is None:
                 result.scores.append(score_chapter(submission.student, chapter, {}, submission.problem))
@@ -78,13 +78,8 @@ def grade(
                 path = workdir / f"{index:04d}" / f"{chapter.chapter_id}.ipynb"
                 write_notebook(path, merge_submission(chapter, submission.notebook))
                 runnable.append((submission, chapter, path))
-        cells = run_notebooks(
-            [path for _, _, path in runnable],
-            workers=workers,
-            cell_timeout=cell_timeout,
-            root_name=ROOT_NAME,
-            scratch=scratch,
-        )
+        cells = run_notebooks([path for _, _, path in runnable], workers=workers,
+                              cell_timeout=cell_timeout, root_name=ROOT_NAME, scratch=scratch)
         for submission, chapter, path in runnable:
             result.scores.append(score_chapter(submission.student, chapter, cells.get(path, {})))
     finally:
@@ -108,11 +103,8 @@ def _latest_per_chapter(
             newest[key] = submission
     kept_ids = {id(submission) for submission in newest.values()}
     kept = [submission for submission in submissions if id(submission) in kept_ids]
-    dropped = [
-        (submission, newest[(submission.student, submission.chapter_id or submission.path.name)])
-        for submission in submissions
-        if id(submission) not in kept_ids
-    ]
+    dropped = [(submission, newest[(submission.student, submission.chapter_id or submission.path.name)])
+               for submission in submissions if id(submission) not in kept_ids]
     return kept, dropped
 
 

@@ -25,7 +25,8 @@ def install_kernel(prefix: Path | None = None) -> Path:
     folder = prefix / "share" / "jupyter" / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+                 "-f", "{connection_file}"],
         "display_name": KERNELSPEC["display_name"],
         "language": KERNELSPEC["language"],
         "metadata": {"debugger": True},

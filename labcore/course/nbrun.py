@@ -62,31 +62,12 @@ def run_notebooks(
         (rundir / "pytest.ini").write_text("[pytest]\n")
         results_file = rundir / "results.jsonl"
         command = [
-            sys.executable,
-            "-m",
-            "labcore.course.reaper",
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "labcore.course.nbplugin",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            str(rundir / "pytest.ini"),
-            "--rootdir",
-            str(rootdir),
-            "-q",
-            "--no-header",
-            "--nbval-lax",
-            "--nbval-current-env",
-            f"--nbval-cell-timeout={cell_timeout:g}",
-            "-o",
-            f"timeout={int(cell_timeout * 2 + 60)}",
-            "-n",
-            str(max(1, workers)),
-            "--dist",
-            "loadfile",
+            sys.executable, "-m", "labcore.course.reaper",
+            sys.executable, "-m", "pytest", "-p", "labcore.course.nbplugin", "-p", "no:cacheprovider",
+            "-c", str(rundir / "pytest.ini"), "--rootdir", str(rootdir), "-q", "--no-header",
+            "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}",
+            "-o", f"timeout={int(cell_timeout * 2 + 60)}",
+            "-n", str(max(1, workers)), "--dist", "loadfile",
         ]
         sanitize = sanitize_file()
         if sanitize.is_file():
@@ -107,15 +88,8 @@ def _run_in_own_group(command: list[str], cwd: Path, env: dict[str, str]) -> Non
 
     The command is wrapped by :mod:`labcore.course.reaper`, which also catches what left the group.
     """
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         process.wait()
     finally:

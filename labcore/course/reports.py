@@ -26,9 +26,8 @@ def grades_csv(scores: Iterable[ChapterScore], not_graded: Iterable[tuple[str, s
     writer.writerow(CSV_HEADER)
     for score in scores:
         for exercise in score.exercises:
-            writer.writerow(
-                (score.student, score.chapter.chapter_id, exercise.exercise, exercise.points, exercise.max_points)
-            )
+            writer.writerow((score.student, score.chapter.chapter_id, exercise.exercise,
+                             exercise.points, exercise.max_points))
     for student, name, _ in not_graded:
         writer.writerow((student, name, "(not graded)", 0, 0))
     return buffer.getvalue()

@@ -65,7 +65,9 @@ class ChapterScore:
         return sum(exercise.max_points for exercise in self.exercises)
 
 
-def score_chapter(student: str, chapter: Chapter, cells: dict[str, CellResult], problem: str = "") -> ChapterScore:
+def score_chapter(
+    student: str, chapter: Chapter, cells: dict[str, CellResult], problem: str = ""
+) -> ChapterScore:
     """Score ``chapter`` from the cell results; a test with no result scores nothing."""
     exercises = {name: ExerciseScore(name) for name in chapter.exercises}
     for test in chapter.tests:

@@ -21,7 +21,9 @@ __all__ = ["build_slides"]
 TEMPLATE = "labcore-reveal"
 
 
-def build_slides(out: Path | None = None, *, source: Path | None = None, slides_dir: Path | None = None) -> list[Path]:
+def build_slides(
+    out: Path | None = None, *, source: Path | None = None, slides_dir: Path | None = None
+) -> list[Path]:
     """Write ``<chapter>.slides.html`` for every chapter into ``out`` (``slides/build``); return them."""
     from nbconvert import SlidesExporter
 

@@ -32,10 +32,8 @@ class Submission:
 def find_submissions(directory: Path) -> list[Submission]:
     """Every ``<student>/*.ipynb`` in ``directory``, sorted by student then file name."""
     if not directory.is_dir():
-        raise CourseNotFoundError(
-            f"submissions folder {directory} does not exist",
-            hint="pass the folder that holds one sub-folder per student",
-        )
+        raise CourseNotFoundError(f"submissions folder {directory} does not exist",
+                                  hint="pass the folder that holds one sub-folder per student")
     found = []
     for student_dir in sorted(path for path in directory.iterdir() if path.is_dir()):
         if student_dir.name.startswith("."):

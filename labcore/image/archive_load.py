@@ -216,7 +216,8 @@ class _Loader:
         actual = self._uncompressed_digest(descriptor.digest, compression)
         if actual != diff_id:
             raise DigestError(
-                f"{self.reader.path}: member {member}: uncompressed digest is {actual}, the image config says {diff_id}"
+                f"{self.reader.path}: member {member}: uncompressed digest is {actual}, "
+                f"the image config says {diff_id}"
             )
         return descriptor
 

@@ -67,7 +67,9 @@ class BlobWriter:
         """Append ``data``; raise :class:`DigestError` as soon as the expected size is exceeded."""
         self._hasher.update(data)
         if self._expected_size is not None and self._hasher.size > self._expected_size:
-            raise DigestError(f"blob {self._expected_digest}: more than the expected {self._expected_size} bytes")
+            raise DigestError(
+                f"blob {self._expected_digest}: more than the expected {self._expected_size} bytes"
+            )
         self._file.write(data)
         return len(data)
 

@@ -120,7 +120,11 @@ def disk_usage(
     images = store.images()
     active_images = {image.id for image in images if image.digest in roots.blobs or image.id in roots.blobs}
     blob_total, blob_reclaimable = store.disk_usage()
-    rows = [UsageRow("Images", len({image.id for image in images}), len(active_images), blob_total, blob_reclaimable)]
+    rows = [
+        UsageRow(
+            "Images", len({image.id for image in images}), len(active_images), blob_total, blob_reclaimable
+        )
+    ]
     in_use = _image_chain_ids(store) | roots.chain_ids
     snapshot_total = snapshot_reclaimable = 0
     present = snapshots.chain_ids()
@@ -130,6 +134,8 @@ def disk_usage(
         if chain not in in_use:
             snapshot_reclaimable += size
     active_snapshots = len([chain for chain in present if chain in roots.chain_ids])
-    rows.append(UsageRow("Layer snapshots", len(present), active_snapshots, snapshot_total, snapshot_reclaimable))
+    rows.append(
+        UsageRow("Layer snapshots", len(present), active_snapshots, snapshot_total, snapshot_reclaimable)
+    )
     rows.extend(contribution.usage() for contribution in contributions if contribution.usage is not None)
     return rows

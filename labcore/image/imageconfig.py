@@ -207,7 +207,9 @@ class ImageConfig:
         if req(rootfs, "type", str, f"{what} rootfs") != "layers":
             raise InvalidDocumentError(f"{what}: rootfs.type must be 'layers'")
         try:
-            diff_ids = tuple(Digest.parse(text) for text in str_list(rootfs, "diff_ids", f"{what} rootfs") or ())
+            diff_ids = tuple(
+                Digest.parse(text) for text in str_list(rootfs, "diff_ids", f"{what} rootfs") or ()
+            )
         except InvalidReferenceError as error:
             raise InvalidDocumentError(f"{what}: rootfs.diff_ids: {error.message}") from None
         history = opt(document, "history", list, what) or []

@@ -92,7 +92,9 @@ def import_rootfs(
             path = Path(source)
             shown = os.fspath(source)
             if not path.exists():
-                raise NotFoundError(f"import source {shown!r} does not exist", hint="give a directory or a tar file")
+                raise NotFoundError(
+                    f"import source {shown!r} does not exist", hint="give a directory or a tar file"
+                )
         layer, diff_id = write_layer(store, _layer_source(path), compression)
         history = HistoryEntry(created_by="labcore import", comment=message or f"Imported from {shown}")
         return new_image(store, None, [Addition(history, layer, diff_id)], config, names=[name] if name else [])

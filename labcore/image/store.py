@@ -69,7 +69,9 @@ class Store:
 
     # ---------------------------------------------------------------- blobs
 
-    def blob_writer(self, expected_digest: Digest | None = None, expected_size: int | None = None) -> BlobWriter:
+    def blob_writer(
+        self, expected_digest: Digest | None = None, expected_size: int | None = None
+    ) -> BlobWriter:
         """A writer for streaming one blob in (see :class:`BlobWriter`); verified on commit."""
         return self.blobs.writer(expected_digest, expected_size)
 
@@ -212,7 +214,8 @@ class Store:
             preferred = [
                 child
                 for child in candidates
-                if child.platform is None or (child.platform.os == "linux" and child.platform.architecture == arch)
+                if child.platform is None
+                or (child.platform.os == "linux" and child.platform.architecture == arch)
             ]
             if not preferred:
                 raise ImageNotFoundError(
@@ -256,7 +259,11 @@ class Store:
         entries = self.index.read().manifests
         if reference.tag is not None:
             wanted = str(reference.with_tag(reference.tag))
-            return [entry for entry in entries if entry.ref_name == wanted and reference.digest in (None, entry.digest)]
+            return [
+                entry
+                for entry in entries
+                if entry.ref_name == wanted and reference.digest in (None, entry.digest)
+            ]
         return [
             entry
             for entry in entries

@@ -29,5 +29,7 @@ def clone(flags: int) -> int:
     syscall = libc().syscall
     null = ctypes.c_void_p(0)
     # arguments after flags are (stack, parent_tid, child_tid, tls): none, so it behaves like fork
-    result: int = syscall(ctypes.c_long(number), ctypes.c_ulong(flags | signal.SIGCHLD), null, null, null, null)
+    result: int = syscall(
+        ctypes.c_long(number), ctypes.c_ulong(flags | signal.SIGCHLD), null, null, null, null
+    )
     return check(result, f"clone(flags={flags:#x})")

@@ -24,5 +24,7 @@ def set_child_subreaper(enabled: bool = True) -> None:
 def is_child_subreaper() -> bool:
     """Whether the calling process is a child subreaper."""
     value = ctypes.c_int(0)
-    check(libc().prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0), "prctl(PR_GET_CHILD_SUBREAPER)")
+    check(
+        libc().prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0), "prctl(PR_GET_CHILD_SUBREAPER)"
+    )
     return bool(value.value)

@@ -13,7 +13,9 @@ __all__ = ["doctor"]
 DEFAULT_BUSYBOX = Path("/bin/busybox")
 
 
-def doctor(*, root: Path | None = None, registry: str | None = None, busybox: Path = DEFAULT_BUSYBOX) -> Report:
+def doctor(
+    *, root: Path | None = None, registry: str | None = None, busybox: Path = DEFAULT_BUSYBOX
+) -> Report:
     """Check that this host can run the lab; see :class:`Report` for the results.
 
     ``root`` (the store's location) and ``registry`` (``host:port``) default to the current settings.

@@ -139,7 +139,8 @@ class RegistryAuth(httpx.Auth):
                 token = None
         if not isinstance(token, str) or not token:
             raise AuthenticationError(
-                f"{self.registry}: the token service at {challenge.realm} gave no token (HTTP {response.status_code})",
+                f"{self.registry}: the token service at {challenge.realm} gave no token "
+                f"(HTTP {response.status_code})",
                 hint="the registry's token service is broken; retry later or tell its owner",
             )
         self._header = f"Bearer {token}"

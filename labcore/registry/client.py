@@ -90,7 +90,9 @@ class RegistryClient:
     def __enter__(self) -> RegistryClient:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -114,15 +116,13 @@ class RegistryClient:
         """Like :meth:`request`, but the body is left unread for streaming."""
         try:
             with self._http.stream(
-                method,
-                self._url(path),
-                auth=self.auth,
-                **kwargs,  # type: ignore[arg-type]
+                method, self._url(path), auth=self.auth, **kwargs  # type: ignore[arg-type]
             ) as response:
                 yield response
         except httpx.TransportError as error:
             raise RegistryUnreachableError(
-                f"{self.registry}: connection to {self.endpoint.base_url} failed: {error or type(error).__name__}",
+                f"{self.registry}: connection to {self.endpoint.base_url} failed: "
+                f"{error or type(error).__name__}",
                 hint="retry; blobs already verified are kept and not fetched again",
             ) from None
 
@@ -138,7 +138,9 @@ class RegistryClient:
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """``GET /v2/<name>/manifests/<tag-or-digest>``; schema 1 is refused, saying why."""
         what = f"manifest {repository}{'@' if ':' in reference else ':'}{reference}"
-        response = self.request("GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
+        response = self.request(
+            "GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT}
+        )
         check_response(response, what, self.registry)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         data = response.content
@@ -157,7 +159,9 @@ class RegistryClient:
 
     def head_manifest(self, repository: str, reference: str) -> Digest | None:
         """``HEAD`` a manifest: its digest, or ``None`` when absent."""
-        response = self.request("HEAD", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
+        response = self.request(
+            "HEAD", f"/v2/{repository}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT}
+        )
         if response.status_code == 404:
             return None
         check_response(response, f"manifest {repository}:{reference}", self.registry)
@@ -197,7 +201,9 @@ class RegistryClient:
             check_response(response, f"blob {repository}@{digest}", self.registry)
             yield response
 
-    def start_upload(self, repository: str, mount: Digest | None = None, source: str | None = None) -> str | None:
+    def start_upload(
+        self, repository: str, mount: Digest | None = None, source: str | None = None
+    ) -> str | None:
         """``POST`` to start an upload; ``None`` when the registry mounted ``mount`` from ``source``.
 
         Returns the upload location to ``PATCH`` or ``PUT`` to.
@@ -209,7 +215,9 @@ class RegistryClient:
             return None
         return self._location(response, repository)
 
-    def patch_upload(self, repository: str, location: str, chunks: Iterable[bytes], offset: int, size: int) -> str:
+    def patch_upload(
+        self, repository: str, location: str, chunks: Iterable[bytes], offset: int, size: int
+    ) -> str:
         """``PATCH`` one chunk of ``size`` bytes at ``offset``; returns the next location."""
         response = self.request(
             "PATCH",

@@ -112,10 +112,10 @@ def load_hosts(path: Path | None = None) -> RegistryHosts:
         isinstance(urls, list) and all(isinstance(url, str) and "://" in url for url in urls)
         for urls in mirrors.values()
     ):
-        raise UsageError(f'{path}: "mirrors" must map a registry name to a list of URLs', hint=hint)
+        raise UsageError(f"{path}: \"mirrors\" must map a registry name to a list of URLs", hint=hint)
     insecure = data.get("insecure", [])
     if not isinstance(insecure, list) or not all(isinstance(name, str) for name in insecure):
-        raise UsageError(f'{path}: "insecure" must be a list of host names', hint=hint)
+        raise UsageError(f"{path}: \"insecure\" must be a list of host names", hint=hint)
     return RegistryHosts(
         mirrors={str(name): list(urls) for name, urls in mirrors.items()},
         insecure=frozenset((*_ALWAYS_INSECURE, *insecure)),

@@ -20,5 +20,7 @@ def check_credentials(
 ) -> None:
     """``GET /v2/`` with ``credentials`` (through Basic or a token); raise when they are refused."""
     hosts = hosts or load_hosts()
-    with RegistryClient(registry, hosts.origin(registry), credentials=credentials, transport=transport) as client:
+    with RegistryClient(
+        registry, hosts.origin(registry), credentials=credentials, transport=transport
+    ) as client:
         client.ping()

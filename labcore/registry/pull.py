@@ -109,7 +109,9 @@ def _pull_from(
     manifest: Manifest = document
     blobs = unique([manifest.config, *(layer for layer in manifest.layers if not layer.urls)])
     with store.writing():
-        fetched_count = run_parallel(lambda blob: fetch_blob(client, repository, blob, store, progress), blobs, jobs)
+        fetched_count = run_parallel(
+            lambda blob: fetch_blob(client, repository, blob, store, progress), blobs, jobs
+        )
         if manifest_fetched is not fetched:
             store.put_bytes(manifest_fetched.data, manifest_fetched.media_type)
         store.put_bytes(fetched.data, fetched.media_type)
@@ -117,12 +119,8 @@ def _pull_from(
             store.add_image(top, [ref])
         else:
             # the store resolves an index to this host's platform, so name the foreign manifest itself
-            platform_manifest = Descriptor(
-                manifest_fetched.media_type,
-                manifest_fetched.digest,
-                len(manifest_fetched.data),
-                platform=chosen_platform,
-            )
+            platform_manifest = Descriptor(manifest_fetched.media_type, manifest_fetched.digest,
+                                           len(manifest_fetched.data), platform=chosen_platform)
             store.add_image(platform_manifest, [ref] if ref.digest is None else [])
     return PullResult(
         reference=ref,

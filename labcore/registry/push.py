@@ -67,7 +67,9 @@ def push_image(
             f"cannot push {source} as {ref}: the image's digest is {top.digest}",
             hint="push by tag, or give the image's own digest",
         )
-    blobs = unique(blob for _, manifest in manifests for blob in (manifest.config, *manifest.layers) if not blob.urls)
+    blobs = unique(
+        blob for _, manifest in manifests for blob in (manifest.config, *manifest.layers) if not blob.urls
+    )
     sources = _mount_sources(store, ref, mount_from)
     explicit = list(mount_from or [])
     repository = ref.path
@@ -81,14 +83,9 @@ def push_image(
 
             def send(blob: Descriptor) -> bool:
                 status = upload_blob(
-                    client,
-                    repository,
-                    blob,
-                    store.blob_path(blob.digest),
-                    progress,
+                    client, repository, blob, store.blob_path(blob.digest), progress,
                     mount_from=sources.get(blob.digest, explicit[0] if explicit else None),
-                    mode=mode,
-                    chunk_size=chunk_size,
+                    mode=mode, chunk_size=chunk_size,
                 )
                 statuses.append(status)
                 return status == "done"

@@ -27,7 +27,11 @@ def _registry_detail(response: httpx.Response) -> str:
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list):
         return ""
-    parts = [f"{item.get('code', '?')}: {item.get('message', '')}".strip() for item in errors if isinstance(item, dict)]
+    parts = [
+        f"{item.get('code', '?')}: {item.get('message', '')}".strip()
+        for item in errors
+        if isinstance(item, dict)
+    ]
     return "; ".join(parts)
 
 

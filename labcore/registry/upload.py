@@ -80,7 +80,9 @@ def patch_stream(
     return location
 
 
-def commit(client: RegistryClient, repository: str, location: str, digest: Digest, body: FileSlice | None) -> None:
+def commit(
+    client: RegistryClient, repository: str, location: str, digest: Digest, body: FileSlice | None
+) -> None:
     """Step 4, ``PUT ?digest=``: finish the upload (carrying the whole blob when monolithic)."""
     if body is None:
         client.commit_upload(repository, location, digest)

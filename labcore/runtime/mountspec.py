@@ -90,7 +90,9 @@ def parse_size(value: str, spec: str) -> int:
     """Bytes for a tmpfs size such as ``64m``."""
     match = _SIZE_RE.match(value.strip())
     if match is None or int(match[1]) <= 0:
-        raise MountSpecError(f"invalid size {value!r} in {spec!r}", hint="use a positive size such as 64m or 1g")
+        raise MountSpecError(
+            f"invalid size {value!r} in {spec!r}", hint="use a positive size such as 64m or 1g"
+        )
     return int(match[1]) * _SIZE_UNITS[match[2].lower()]
 
 
@@ -100,7 +102,9 @@ def _parse_mode(value: str, spec: str) -> int:
     except ValueError:
         mode = -1
     if not 0 <= mode <= 0o7777:
-        raise MountSpecError(f"invalid mode {value!r} in {spec!r}", hint="use an octal mode such as 1777 or 755")
+        raise MountSpecError(
+            f"invalid mode {value!r} in {spec!r}", hint="use an octal mode such as 1777 or 755"
+        )
     return mode
 
 
@@ -133,7 +137,9 @@ def parse_volume(spec: str) -> MountRequest:
         if nocopy:
             raise MountSpecError(f"invalid volume spec {spec!r}: nocopy applies to named volumes only")
         return MountRequest("bind", target, source, readonly=readonly, create_source=True)
-    return MountRequest("volume", target, validate_volume_name(source, spec), readonly=readonly, nocopy=nocopy)
+    return MountRequest(
+        "volume", target, validate_volume_name(source, spec), readonly=readonly, nocopy=nocopy
+    )
 
 
 def _flag(value: str | None, key: str, spec: str) -> bool:
@@ -141,7 +147,9 @@ def _flag(value: str | None, key: str, spec: str) -> bool:
         return True
     if value.lower() in ("0", "false"):
         return False
-    raise MountSpecError(f"invalid value {value!r} for {key} in {spec!r}", hint=f"use {key}, {key}=true or =false")
+    raise MountSpecError(
+        f"invalid value {value!r} for {key} in {spec!r}", hint=f"use {key}, {key}=true or =false"
+    )
 
 
 def parse_mount(spec: str) -> MountRequest:
@@ -151,13 +159,17 @@ def parse_mount(spec: str) -> MountRequest:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not key:
-            raise MountSpecError(f"invalid mount {spec!r}: empty field", hint="use type=...,source=...,target=...")
+            raise MountSpecError(
+                f"invalid mount {spec!r}: empty field", hint="use type=...,source=...,target=..."
+            )
         if key in fields:
             raise MountSpecError(f"invalid mount {spec!r}: field {key!r} given twice")
         fields[key] = value if sep else None
     kind = fields.pop("type", None) or "volume"
     if kind not in ("bind", "volume", "tmpfs"):
-        raise MountSpecError(f"invalid mount {spec!r}: unknown type {kind!r}", hint="type is bind, volume or tmpfs")
+        raise MountSpecError(
+            f"invalid mount {spec!r}: unknown type {kind!r}", hint="type is bind, volume or tmpfs"
+        )
     source = None
     for key in ("source", "src"):
         if key in fields:
@@ -167,7 +179,9 @@ def parse_mount(spec: str) -> MountRequest:
         if key in fields:
             target = fields.pop(key)
     if not target:
-        raise MountSpecError(f"invalid mount {spec!r}: target is required", hint="add target=/path/in/container")
+        raise MountSpecError(
+            f"invalid mount {spec!r}: target is required", hint="add target=/path/in/container"
+        )
     target = _check_target(target, spec)
     readonly = False
     for key in ("readonly", "ro"):
@@ -182,7 +196,9 @@ def parse_mount(spec: str) -> MountRequest:
         fields.pop("bind-propagation", None)
         request = MountRequest("bind", target, source, readonly=readonly)
     elif kind == "volume":
-        nocopy = _flag(fields.pop("volume-nocopy"), "volume-nocopy", spec) if "volume-nocopy" in fields else False
+        nocopy = (
+            _flag(fields.pop("volume-nocopy"), "volume-nocopy", spec) if "volume-nocopy" in fields else False
+        )
         name = validate_volume_name(source, spec) if source else None
         request = MountRequest("volume", target, name, readonly=readonly, nocopy=nocopy)
     else:

@@ -191,7 +191,9 @@ def _environ(env: Sequence[str]) -> dict[str, str]:
 
 def _validate(spec: ContainerSpec) -> None:
     if not spec.process.args:
-        raise UsageError(f"container {spec.id}: no command given", hint="give a command, or use an image with CMD")
+        raise UsageError(
+            f"container {spec.id}: no command given", hint="give a command, or use an image with CMD"
+        )
     if Namespace.MNT not in spec.namespaces:
         raise UsageError(
             f"container {spec.id}: a mount namespace is required",
@@ -250,7 +252,9 @@ def _write_id_maps(pid: int, uid_maps: tuple[IdMapping, ...], gid_maps: tuple[Id
             file.write(text)
 
 
-def _handshake(intermediate: int, sync: socket.socket, spec: ContainerSpec | None, expect_created: bool) -> int:
+def _handshake(
+    intermediate: int, sync: socket.socket, spec: ContainerSpec | None, expect_created: bool
+) -> int:
     """Serve the child's messages until the init is created (or the exec succeeded); its pid.
 
     The intermediate and the init write to the same socket, so their messages may interleave:
@@ -388,7 +392,9 @@ def _namespaces_to_join(target_pid: int) -> list[tuple[int, int]]:
     return joined
 
 
-def exec_process(target_pid: int, process: ProcessSpec, stdio: tuple[int, int, int], cgroup: Cgroup | None) -> int:
+def exec_process(
+    target_pid: int, process: ProcessSpec, stdio: tuple[int, int, int], cgroup: Cgroup | None
+) -> int:
     """Run ``process`` inside the container whose init is ``target_pid``; its pid (a child of the caller).
 
     The new process joins every namespace of the target (user first, mount last), the target's

@@ -134,7 +134,9 @@ def _user_mount_steps(spec: ContainerSpec, mount: MountSpec) -> list[MountStep]:
     ]
 
 
-def plan_rootfs(spec: ContainerSpec, *, new_netns: bool, userns: bool, console: str | None) -> tuple[MountStep, ...]:
+def plan_rootfs(
+    spec: ContainerSpec, *, new_netns: bool, userns: bool, console: str | None
+) -> tuple[MountStep, ...]:
     """Every mount step for ``spec``, in order; ``console`` is the tty to bind at ``/dev/console``."""
     root = spec.rootfs
     dev = root / "dev"
@@ -163,7 +165,9 @@ def plan_rootfs(spec: ContainerSpec, *, new_netns: bool, userns: bool, console: 
     pts_options = "newinstance,ptmxmode=0666,mode=0620" + ("" if userns else ",gid=5")
     steps += [
         MountStep("mkdir", str(dev / "pts")),
-        MountStep("mount", str(dev / "pts"), "devpts", "devpts", MountFlag.NOSUID | MountFlag.NOEXEC, pts_options),
+        MountStep(
+            "mount", str(dev / "pts"), "devpts", "devpts", MountFlag.NOSUID | MountFlag.NOEXEC, pts_options
+        ),
         MountStep("mkdir", str(dev / "shm")),
         MountStep("mount", str(dev / "shm"), "shm", "tmpfs", _SAFE, "mode=1777,size=65536k"),
         MountStep("mkdir", str(dev / "mqueue")),

@@ -33,16 +33,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.root, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # generous limits: a loaded 2-core machine can take a while to start a kernel (not a speed test)
 LIMIT_MS = 240_000
 WRONG = 'cgroup_mode = "v0"'
@@ -68,34 +60,18 @@ def jupyterlab(tmp_path: Path, labcore_root: Path) -> Iterator[str]:
     settings_dir.mkdir(parents=True)
     (settings_dir / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        JUPYTER_PATH=str(jupyter / "share" / "jupyter"),
-        JUPYTER_CONFIG_DIR=str(jupyter / "config"),
-        JUPYTER_DATA_DIR=str(jupyter / "data"),
-        JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
-        LABCORE_ROOT=str(labcore_root),
-    )
+    env = dict(os.environ, JUPYTER_PATH=str(jupyter / "share" / "jupyter"),
+               JUPYTER_CONFIG_DIR=str(jupyter / "config"), JUPYTER_DATA_DIR=str(jupyter / "data"),
+               JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"), LABCORE_ROOT=str(labcore_root))
     log = (tmp_path / "jupyter.log").open("wb")
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("jupyter-lab")),
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--port-retries=0",
-            f"--ServerApp.token={token}",
-            f"--ServerApp.root_dir={result.student_dir}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            f"--LabApp.user_settings_dir={jupyter / 'lab-settings'}",
-            f"--LabApp.workspaces_dir={jupyter / 'lab-workspaces'}",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        [str(Path(sys.executable).with_name("jupyter-lab")), "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", f"--ServerApp.token={token}",
+         f"--ServerApp.root_dir={result.student_dir}",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         f"--LabApp.user_settings_dir={jupyter / 'lab-settings'}",
+         f"--LabApp.workspaces_dir={jupyter / 'lab-workspaces'}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", server)
@@ -144,8 +120,7 @@ def _run_all(page: Page) -> None:
             const own = cell.querySelector('.jp-InputPrompt').textContent;
             return /\\[\\d+\\]/.test(own) && !prompts.some(p => p.textContent.includes('*'));
         }""",
-        arg=check.element_handle(),
-        timeout=LIMIT_MS,
+        arg=check.element_handle(), timeout=LIMIT_MS,
     )
 
 

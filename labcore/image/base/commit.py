@@ -55,10 +55,8 @@ def commit_single_layer(
     timestamp = rfc3339(created)
     with store.writing():
         layer, diff_id = write_layer(store, step)
-        additions = [
-            Addition(HistoryEntry(created=timestamp, created_by=layer_created_by, comment=comment), layer, diff_id)
-        ]
-        additions += [
-            Addition(HistoryEntry(created=timestamp, created_by=later, comment=comment)) for later in later_steps
-        ]
+        additions = [Addition(HistoryEntry(created=timestamp, created_by=layer_created_by, comment=comment),
+                              layer, diff_id)]
+        additions += [Addition(HistoryEntry(created=timestamp, created_by=later, comment=comment))
+                      for later in later_steps]
         return new_image(store, None, additions, container, names=[tag], created=timestamp)

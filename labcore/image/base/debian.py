@@ -77,14 +77,12 @@ def debian_mirror(sources: tuple[Path, ...] = APT_SOURCES) -> str:
 
 def _check_name(kind: str, value: str) -> None:
     if not _NAME_RE.match(value):
-        raise UsageError(
-            f"invalid debootstrap {kind} {value!r}", hint=f"use a Debian {kind} name such as bookworm, amd64 or minbase"
-        )
+        raise UsageError(f"invalid debootstrap {kind} {value!r}",
+                         hint=f"use a Debian {kind} name such as bookworm, amd64 or minbase")
 
 
-def debian_rootfs_tarball(
-    suite: str = "bookworm", arch: str | None = None, variant: str = "minbase", mirror: str | None = None
-) -> Path:
+def debian_rootfs_tarball(suite: str = "bookworm", arch: str | None = None, variant: str = "minbase",
+                          mirror: str | None = None) -> Path:
     """Path of the cached rootfs tarball for ``suite``/``arch``/``variant``, running debootstrap if needed."""
     arch = arch or debian_architecture()
     for kind, value in (("suite", suite), ("architecture", arch), ("variant", variant)):
@@ -99,24 +97,13 @@ def debian_rootfs_tarball(
         target = Path(workdir) / "rootfs"
         # a private mount namespace: whatever debootstrap mounts inside the target (proc, sys)
         # disappears with it, even when it fails half-way
-        command = [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "debootstrap",
-            f"--variant={variant}",
-            f"--arch={arch}",
-            suite,
-            str(target),
-            mirror or debian_mirror(),
-        ]
+        command = ["unshare", "--mount", "--propagation", "private", "debootstrap", f"--variant={variant}",
+                   f"--arch={arch}", suite, str(target), mirror or debian_mirror()]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
-            raise SystemSetupError(
-                f"debootstrap {suite} failed:\n{tail}", hint="check the network path to the Debian mirror and retry"
-            )
+            raise SystemSetupError(f"debootstrap {suite} failed:\n{tail}",
+                                   hint="check the network path to the Debian mirror and retry")
         partial = Path(workdir) / "rootfs.tar"
         with partial.open("wb") as file:
             write_directory_tar(target, file, skip_in_rootfs)

@@ -23,15 +23,11 @@ def is_static_executable(path: Path) -> bool:
         order = "<" if ident[5] == 1 else ">"
         header = file.read(48 if wide else 36)
         if wide:
-            phoff, phentsize, phnum = (
-                *struct.unpack_from(order + "Q", header, 16),
-                *struct.unpack_from(order + "HH", header, 38),
-            )
+            phoff, phentsize, phnum = (*struct.unpack_from(order + "Q", header, 16),
+                                       *struct.unpack_from(order + "HH", header, 38))
         else:
-            phoff, phentsize, phnum = (
-                *struct.unpack_from(order + "I", header, 12),
-                *struct.unpack_from(order + "HH", header, 26),
-            )
+            phoff, phentsize, phnum = (*struct.unpack_from(order + "I", header, 12),
+                                       *struct.unpack_from(order + "HH", header, 26))
         for index in range(phnum):
             file.seek(phoff + index * phentsize)
             raw = file.read(4)

@@ -25,14 +25,8 @@ __all__ = ["COMPILE_FLAGS", "HELLO_SOURCE", "build_hello", "hello_source"]
 HELLO_SOURCE = Path(__file__).resolve().parents[2] / "data" / "hello.c"
 
 COMPILE_FLAGS = (
-    "-static",
-    "-nostdlib",
-    "-nostartfiles",
-    "-Os",
-    "-s",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-Wl,--build-id=none",
+    "-static", "-nostdlib", "-nostartfiles", "-Os", "-s",
+    "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-Wl,--build-id=none",
 )
 
 
@@ -52,9 +46,8 @@ def build_hello(cache: Path | None = None) -> Path:
     """Compile the hello program (or reuse the cached build) and return the binary's path."""
     source = hello_source()
     compiler = _compiler()
-    key = hashlib.sha256(
-        b"\0".join([source, compiler.encode(), platform.machine().encode(), *(flag.encode() for flag in COMPILE_FLAGS)])
-    ).hexdigest()[:16]
+    key = hashlib.sha256(b"\0".join([source, compiler.encode(), platform.machine().encode(),
+                                     *(flag.encode() for flag in COMPILE_FLAGS)])).hexdigest()[:16]
     cache = cache if cache is not None else settings().root / "cache" / "hello"
     binary = cache / key / "hello"
     if binary.is_file():
@@ -64,18 +57,16 @@ def build_hello(cache: Path | None = None) -> Path:
         source_file = Path(workdir) / "hello.c"
         source_file.write_bytes(source)
         output = Path(workdir) / "hello"
-        result = subprocess.run(
-            [compiler, *COMPILE_FLAGS, "-o", str(output), str(source_file)], capture_output=True, text=True, check=False
-        )
+        result = subprocess.run([compiler, *COMPILE_FLAGS, "-o", str(output), str(source_file)],
+                                capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise SystemSetupError(
                 f"{compiler} could not build hello.c: {result.stderr.strip()}",
                 hint="hello.c supports x86_64 and aarch64 and needs gcc; check the compiler's message",
             )
         if not is_static_executable(output):
-            raise SystemSetupError(
-                f"{compiler} built a hello binary that is not static", hint="use gcc from Debian's build-essential"
-            )
+            raise SystemSetupError(f"{compiler} built a hello binary that is not static",
+                                   hint="use gcc from Debian's build-essential")
         with output.open("rb") as file:
             os.fsync(file.fileno())
         output.rename(binary)

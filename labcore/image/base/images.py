@@ -22,9 +22,8 @@ DEBIAN_TAG = "debian:bookworm"
 _COMMENT = "labcore base image"
 
 
-def busybox_image(
-    store: Store | None = None, tag: str = BUSYBOX_TAG, binary: Path = busybox.BUSYBOX_BINARY
-) -> ImageRecord:
+def busybox_image(store: Store | None = None, tag: str = BUSYBOX_TAG,
+                  binary: Path = busybox.BUSYBOX_BINARY) -> ImageRecord:
     """Make the busybox image from the host's static ``binary``: ``/bin/sh`` and friends, ``CMD ["sh"]``."""
     busybox.check_busybox_binary(binary)
     store = store if store is not None else Store()
@@ -36,14 +35,10 @@ def busybox_image(
 
     version = busybox.busybox_version(binary) or "unknown"
     return commit_single_layer(
-        store,
-        write,
-        tag=tag,
-        created=created,
+        store, write, tag=tag, created=created,
         layer_created_by=f"COPY busybox-rootfs / # busybox {version}, applet links from busybox --list-full",
         container=ContainerConfig(env=(DEFAULT_PATH_ENV,), cmd=("sh",)),
-        later_steps=['CMD ["sh"]'],
-        comment=_COMMENT,
+        later_steps=['CMD ["sh"]'], comment=_COMMENT,
     )
 
 
@@ -58,20 +53,15 @@ def hello_image(store: Store | None = None, tag: str = HELLO_TAG) -> ImageRecord
             writer.file_copy("hello", binary, 0o755)
 
     return commit_single_layer(
-        store,
-        write,
-        tag=tag,
-        created=created,
+        store, write, tag=tag, created=created,
         layer_created_by="COPY hello / # labcore",
         container=ContainerConfig(env=(DEFAULT_PATH_ENV,), cmd=("/hello",)),
-        later_steps=['CMD ["/hello"]'],
-        comment=_COMMENT,
+        later_steps=['CMD ["/hello"]'], comment=_COMMENT,
     )
 
 
-def debian_image(
-    store: Store | None = None, tag: str = DEBIAN_TAG, suite: str = "bookworm", variant: str = "minbase"
-) -> ImageRecord:
+def debian_image(store: Store | None = None, tag: str = DEBIAN_TAG, suite: str = "bookworm",
+                 variant: str = "minbase") -> ImageRecord:
     """Make a Debian image with debootstrap (cached under ``$LABCORE_CACHE``), ``CMD ["bash"]``."""
     store = store if store is not None else Store()
     tarball = debian.debian_rootfs_tarball(suite, variant=variant)
@@ -84,21 +74,15 @@ def debian_image(
 
     _check_tarball(tarball)
     return commit_single_layer(
-        store,
-        write,
-        tag=tag,
-        created=created,
+        store, write, tag=tag, created=created,
         layer_created_by=f"debootstrap --variant={variant} {suite} / # labcore",
         container=ContainerConfig(env=(DEFAULT_PATH_ENV,), cmd=("bash",)),
-        later_steps=['CMD ["bash"]'],
-        comment=_COMMENT,
+        later_steps=['CMD ["bash"]'], comment=_COMMENT,
     )
 
 
 def _check_tarball(tarball: Path) -> None:
     if not tarfile.is_tarfile(tarball):
         tarball.unlink()
-        raise SystemSetupError(
-            f"cached rootfs {tarball} was not a tar archive; removed it",
-            hint="run the command again to debootstrap afresh",
-        )
+        raise SystemSetupError(f"cached rootfs {tarball} was not a tar archive; removed it",
+                                      hint="run the command again to debootstrap afresh")

@@ -8,24 +8,10 @@ from labcore.errors import SystemSetupError
 
 __all__ = ["debian_architecture", "oci_architecture"]
 
-_OCI_ARCH = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "armv7l": "arm",
-    "i686": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-_DEBIAN_ARCH = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "armv7l": "armhf",
-    "i686": "i386",
-    "ppc64le": "ppc64el",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
+_OCI_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "ppc64le": "ppc64le",
+             "s390x": "s390x", "riscv64": "riscv64"}
+_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf", "i686": "i386",
+                "ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 def _lookup(table: dict[str, str]) -> str:

@@ -68,12 +68,8 @@ def test_rootfs_has_applet_links_accounts_and_modes(busybox_rootfs: Path) -> Non
 
 @pytest.mark.root
 def test_sh_ls_and_hostname_work_in_a_chroot(busybox_rootfs: Path) -> None:
-    result = subprocess.run(
-        ["chroot", str(busybox_rootfs), "/bin/sh", "-c", "ls /; hostname; id -un"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = subprocess.run(["chroot", str(busybox_rootfs), "/bin/sh", "-c", "ls /; hostname; id -un"],
+                            capture_output=True, text=True, check=True)
     lines = result.stdout.split()
     assert {"bin", "etc", "proc", "tmp", "usr"} <= set(lines)
     assert lines[-2] == socket.gethostname()
@@ -85,21 +81,9 @@ def test_ps_sees_its_own_pid_namespace(busybox_rootfs: Path) -> None:
     # a private mount and pid namespace: /proc inside the rootfs shows only the new namespace and
     # vanishes with it, so nothing is left mounted on the host
     result = subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--pid",
-            "--fork",
-            f"--mount-proc={busybox_rootfs / 'proc'}",
-            "chroot",
-            str(busybox_rootfs),
-            "/bin/ps",
-            "-o",
-            "pid,comm",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["unshare", "--mount", "--pid", "--fork", f"--mount-proc={busybox_rootfs / 'proc'}",
+         "chroot", str(busybox_rootfs), "/bin/ps", "-o", "pid,comm"],
+        capture_output=True, text=True, check=True,
     )
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert rows == [["1", "ps"]]

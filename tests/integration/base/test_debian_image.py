@@ -34,7 +34,8 @@ def test_cached_tarball_has_no_device_nodes_or_apt_lists(bookworm_tarball: Path)
     assert debian_rootfs_tarball("bookworm") == bookworm_tarball
 
 
-def test_image_runs_bash_and_apt_in_a_chroot(bookworm_tarball: Path, labcore_root: Path, tmp_path: Path) -> None:
+def test_image_runs_bash_and_apt_in_a_chroot(bookworm_tarball: Path, labcore_root: Path,
+                                             tmp_path: Path) -> None:
     image = debian_image()
     assert image.display_name == "debian:bookworm"
     assert image.config.config.cmd == ("bash",)
@@ -42,10 +43,9 @@ def test_image_runs_bash_and_apt_in_a_chroot(bookworm_tarball: Path, labcore_roo
     rootfs = tmp_path / "rootfs"
     flatten(Store().resolve("debian:bookworm"), rootfs)
     result = subprocess.run(
-        ["chroot", str(rootfs), "/bin/bash", "-c", "cat /etc/debian_version; dpkg-query -W -f='${Package}\\n' apt"],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["chroot", str(rootfs), "/bin/bash", "-c",
+         "cat /etc/debian_version; dpkg-query -W -f='${Package}\\n' apt"],
+        capture_output=True, text=True, check=True,
     )
     version, package = result.stdout.split()
     assert version.startswith("12.")

@@ -61,9 +61,8 @@ def test_network_errors(busybox):
 def test_publish_all_publishes_the_images_exposed_ports(busybox, net, tmp_path):
     from labcore.build import build
 
-    (tmp_path / "Dockerfile").write_text(
-        f'FROM {busybox}\nEXPOSE 8080\nCMD ["sh", "-c", "echo exposed | nc -l -p 8080"]\n'
-    )
+    (tmp_path / "Dockerfile").write_text(f"FROM {busybox}\nEXPOSE 8080\n"
+                                         'CMD ["sh", "-c", "echo exposed | nc -l -p 8080"]\n')
     build(tmp_path, tags=["exposer:1"], output=lambda _: None)
     container = containers.run("exposer:1", detach=True, network=net, publish_all=True)
     ports = containers.inspect(container.id)["NetworkSettings"]["Ports"]["8080/tcp"]

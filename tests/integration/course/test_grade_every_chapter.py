@@ -38,10 +38,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Ch
     base = tmp_path_factory.mktemp("chapters-class")
     chapters = {name: load_chapter(default_source_dir() / f"{name}.md") for name in CHAPTERS}
     for name, chapter in chapters.items():
-        save(
-            _without_tests(student_copy(chapter, solutions(chapter)), gut=False),
-            base / "submissions" / "alice" / f"{name}.ipynb",
-        )
+        save(_without_tests(student_copy(chapter, solutions(chapter)), gut=False),
+             base / "submissions" / "alice" / f"{name}.ipynb")
         save(_without_tests(student_copy(chapter), gut=True), base / "submissions" / "bob" / f"{name}.ipynb")
     (base / "scratch").mkdir()
     grade(base / "submissions", base / "graded", workers=2, cell_timeout=120, scratch=base / "scratch")
@@ -63,11 +61,8 @@ def test_every_chapter_has_four_graded_exercises_or_more(graded: tuple[Path, dic
 
 def test_right_answers_get_every_point_with_the_tests_restored(graded: tuple[Path, dict[str, Chapter]]) -> None:
     out, _ = graded
-    lost = [
-        (row["chapter"], row["exercise"], row["points"], row["max"])
-        for row in _rows(out, "alice")
-        if row["points"] != row["max"]
-    ]
+    lost = [(row["chapter"], row["exercise"], row["points"], row["max"]) for row in _rows(out, "alice")
+            if row["points"] != row["max"]]
     assert lost == [], (out / "feedback" / "alice.md").read_text()
 
 

@@ -59,7 +59,8 @@ def _daemon_then(answer: str, pid_file: Path) -> str:
         "import subprocess\n"
         f"subprocess.Popen(['setsid', 'sh', '-c', 'sleep 600 & echo $! > {pid_file}'])\n"
         "import time\n"
-        f"while not __import__('os').path.exists('{pid_file}'): time.sleep(0.05)\n" + answer
+        f"while not __import__('os').path.exists('{pid_file}'): time.sleep(0.05)\n"
+        + answer
     )
 
 
@@ -76,25 +77,17 @@ def _make_class(directory: Path, pid_file: Path) -> None:
             cell.source = "pass  # the student emptied the test"
     tampered.cells = [cell for cell in tampered.cells if cell["id"] != "use-mirror-check"]
     save(tampered, directory / "tampered" / "00-setup.ipynb")
-    save(
-        student_copy(chapter, right | {"cgroup-mode-answer": "raise RuntimeError('boom')"}),
-        directory / "crashing" / "00-setup.ipynb",
-    )
-    save(
-        student_copy(chapter, right | {"kernel-release-answer": "while True:\n    pass"}),
-        directory / "looping" / "00-setup.ipynb",
-    )
-    save(
-        student_copy(chapter, right | {"store-dir-answer": "import os\nos._exit(3)"}),
-        directory / "dying" / "00-setup.ipynb",
-    )
+    save(student_copy(chapter, right | {"cgroup-mode-answer": "raise RuntimeError('boom')"}),
+         directory / "crashing" / "00-setup.ipynb")
+    save(student_copy(chapter, right | {"kernel-release-answer": "while True:\n    pass"}),
+         directory / "looping" / "00-setup.ipynb")
+    save(student_copy(chapter, right | {"store-dir-answer": "import os\nos._exit(3)"}),
+         directory / "dying" / "00-setup.ipynb")
     old = save(student_copy(chapter), directory / "twice" / "first try.ipynb")
     os.utime(old, (1_000_000_000, 1_000_000_000))
     save(student_copy(chapter, right), directory / "twice" / "00-setup.ipynb")
-    save(
-        student_copy(chapter, right | {"cgroup-mode-answer": _daemon_then(right["cgroup-mode-answer"], pid_file)}),
-        directory / "daemon" / "00-setup.ipynb",
-    )
+    save(student_copy(chapter, right | {"cgroup-mode-answer": _daemon_then(right["cgroup-mode-answer"], pid_file)}),
+         directory / "daemon" / "00-setup.ipynb")
     (directory / "broken").mkdir()
     (directory / "broken" / "00-setup.ipynb").write_text('{"cells": [ this is not json')
     (directory / "lost").mkdir()
@@ -152,10 +145,8 @@ def test_feedback_gives_hints_for_public_tests_and_only_names_hidden_ones(graded
     for test in chapter.tests:
         if test.hidden:
             assert test.hint not in feedback
-            assert (
-                chapter.notebook.cells[[c["id"] for c in chapter.notebook.cells].index(test.cell_id)].source
+            assert chapter.notebook.cells[[c["id"] for c in chapter.notebook.cells].index(test.cell_id)].source \
                 not in feedback
-            )
 
 
 def test_feedback_explains_timeouts_dead_kernels_and_broken_files(graded: Path) -> None:

@@ -18,9 +18,8 @@ def layer_tar(files: dict[str, bytes]) -> bytes:
     """An uncompressed layer holding ``files`` (``path: content``), parents created."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        directories = sorted(
-            {"/".join(path.split("/")[:depth]) for path in files for depth in range(1, path.count("/") + 1)}
-        )
+        directories = sorted({"/".join(path.split("/")[:depth]) for path in files
+                              for depth in range(1, path.count("/") + 1)})
         for directory in directories:
             info = tarfile.TarInfo(directory)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -47,16 +46,12 @@ class LegacyImage:
     @property
     def config(self) -> bytes:
         diff_ids = [f"sha256:{sha256_hex(layer)}" for layer in self.layers]
-        return json.dumps(
-            {
-                "architecture": "amd64",
-                "os": "linux",
-                "created": "2020-01-01T00:00:00Z",
-                "config": {"Cmd": self.cmd, "Env": ["PATH=/bin"]},
-                "rootfs": {"type": "layers", "diff_ids": diff_ids},
-                "history": [{"created_by": f"layer {number}"} for number in range(len(self.layers))],
-            }
-        ).encode()
+        return json.dumps({
+            "architecture": "amd64", "os": "linux", "created": "2020-01-01T00:00:00Z",
+            "config": {"Cmd": self.cmd, "Env": ["PATH=/bin"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [{"created_by": f"layer {number}"} for number in range(len(self.layers))],
+        }).encode()
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -65,9 +60,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def legacy_archive(
-    images: list[LegacyImage], *, config_name: str | None = None, overrides: dict[str, bytes] | None = None
-) -> bytes:
+def legacy_archive(images: list[LegacyImage], *, config_name: str | None = None,
+                   overrides: dict[str, bytes] | None = None) -> bytes:
     """The archive's bytes; ``overrides`` replaces members' content (to make broken archives)."""
     overrides = overrides or {}
     buffer = io.BytesIO()

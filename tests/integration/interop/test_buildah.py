@@ -21,27 +21,22 @@ _ENV = {"BUILDAH_ISOLATION": "chroot"}
 
 @pytest.fixture
 def buildah(tmp_path: Path) -> Iterator[list[str]]:
-    command = [
-        "buildah",
-        "--root",
-        str(tmp_path / "buildah-root"),
-        "--runroot",
-        str(tmp_path / "buildah-run"),
-        "--storage-driver",
-        "vfs",
-    ]
+    command = ["buildah", "--root", str(tmp_path / "buildah-root"),
+               "--runroot", str(tmp_path / "buildah-run"), "--storage-driver", "vfs"]
     yield command
     run_tool(*command, "rm", "--all", env=_ENV)
 
 
-def test_buildah_commit_loads_and_unpacks_like_umoci(base_store: Store, buildah: list[str], tmp_path: Path) -> None:
+def test_buildah_commit_loads_and_unpacks_like_umoci(base_store: Store, buildah: list[str],
+                                                     tmp_path: Path) -> None:
     source = tmp_path / "source"
     flatten(base_store.resolve("busybox"), source, store=base_store)
     container = run_tool(*buildah, "from", "--pull=false", "scratch", env=_ENV).strip()
     run_tool(*buildah, "copy", container, source, "/", env=_ENV)
     run_tool(*buildah, "config", "--cmd", "sh", "--label", "made.by=buildah", container, env=_ENV)
     archive = tmp_path / "buildah.tar"
-    run_tool(*buildah, "commit", "--format", "oci", container, f"oci-archive:{archive}:localhost/bb:latest", env=_ENV)
+    run_tool(*buildah, "commit", "--format", "oci", container, f"oci-archive:{archive}:localhost/bb:latest",
+             env=_ENV)
 
     store = Store(tmp_path / "store")
     [loaded] = load_archive(archive, store=store)

@@ -39,11 +39,10 @@ def test_images_sharing_layers_load_with_names_and_ids(labcore_root: Path, tmp_p
     loaded = load_archive(_write(tmp_path, data))
     store = Store()
     assert [[name.familiar for name in image.names] for image in loaded] == [
-        ["legacy/base:1"],
-        ["legacy/app:1", "legacy/app:latest"],
-        ["legacy/solo:1"],
+        ["legacy/base:1"], ["legacy/app:1", "legacy/app:latest"], ["legacy/solo:1"]
     ]
-    assert [image.id for image in loaded] == [Digest("sha256", sha256_hex(image.config)) for image in (base, app, solo)]
+    assert [image.id for image in loaded] == [Digest("sha256", sha256_hex(image.config))
+                                            for image in (base, app, solo)]
     image = store.resolve("legacy/app:latest")
     assert image.config.config.cmd == ("/app/run",)
     assert [(layer.media_type, str(layer.digest)) for layer in image.layers] == [
@@ -91,7 +90,8 @@ def test_config_whose_name_lies_is_refused(labcore_root: Path, tmp_path: Path) -
 
 def test_missing_layer_member_is_named(labcore_root: Path, tmp_path: Path) -> None:
     image = LegacyImage([BASE], ["x:1"])
-    manifest = f'[{{"Config": "{sha256_hex(image.config)}.json", "RepoTags": ["x:1"], "Layers": ["gone/layer.tar"]}}]'
+    manifest = (f'[{{"Config": "{sha256_hex(image.config)}.json", "RepoTags": ["x:1"], '
+                f'"Layers": ["gone/layer.tar"]}}]')
     archive = _write(tmp_path, legacy_archive([image], overrides={"manifest.json": manifest.encode()}))
     with pytest.raises(ArchiveError, match=r"gone/layer\.tar"):
         load_archive(archive)
@@ -101,7 +101,8 @@ def test_layer_count_must_match_the_config(labcore_root: Path, tmp_path: Path) -
     image = LegacyImage([BASE, APP], ["x:1"])
     clean = legacy_archive([image])
     first_layer = next(member.name for member in _members(clean) if member.name.endswith("/layer.tar"))
-    manifest = f'[{{"Config": "{sha256_hex(image.config)}.json", "RepoTags": ["x:1"], "Layers": ["{first_layer}"]}}]'
+    manifest = (f'[{{"Config": "{sha256_hex(image.config)}.json", "RepoTags": ["x:1"], '
+                f'"Layers": ["{first_layer}"]}}]')
     archive = _write(tmp_path, legacy_archive([image], overrides={"manifest.json": manifest.encode()}))
     with pytest.raises(ArchiveError, match="lists 2 layers"):
         load_archive(archive)

@@ -24,43 +24,19 @@ def _platform_index(base_store: Store, layout: Path, *, include_host: bool) -> P
     blobs.mkdir(parents=True)
     for blob in (busybox.manifest_descriptor, busybox.manifest.config, *busybox.layers):
         shutil.copy(base_store.blob_path(blob.digest), blobs / blob.digest.encoded)
-    absent = {
-        "mediaType": mediatypes.OCI_MANIFEST,
-        "digest": f"sha256:{'e' * 64}",
-        "size": 400,
-        "platform": {"architecture": "riscv64", "os": "linux"},
-    }
-    present = {
-        "mediaType": mediatypes.OCI_MANIFEST,
-        "digest": str(busybox.manifest_descriptor.digest),
-        "size": busybox.manifest_descriptor.size,
-        "platform": {"architecture": busybox.config.architecture, "os": "linux"},
-    }
-    index = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
-            "manifests": [absent, present] if include_host else [absent],
-        }
-    ).encode()
+    absent = {"mediaType": mediatypes.OCI_MANIFEST, "digest": f"sha256:{'e' * 64}", "size": 400,
+              "platform": {"architecture": "riscv64", "os": "linux"}}
+    present = {"mediaType": mediatypes.OCI_MANIFEST, "digest": str(busybox.manifest_descriptor.digest),
+               "size": busybox.manifest_descriptor.size,
+               "platform": {"architecture": busybox.config.architecture, "os": "linux"}}
+    index = json.dumps({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
+                        "manifests": [absent, present] if include_host else [absent]}).encode()
     index_digest = Digest.of_bytes(index)
     (blobs / index_digest.encoded).write_bytes(index)
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    (layout / "index.json").write_text(
-        json.dumps(
-            {
-                "schemaVersion": 2,
-                "manifests": [
-                    {
-                        "mediaType": mediatypes.OCI_INDEX,
-                        "digest": str(index_digest),
-                        "size": len(index),
-                        "annotations": {"org.opencontainers.image.ref.name": "localhost/multi:1"},
-                    }
-                ],
-            }
-        )
-    )
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": mediatypes.OCI_INDEX, "digest": str(index_digest), "size": len(index),
+        "annotations": {"org.opencontainers.image.ref.name": "localhost/multi:1"}}]}))
     return tar_directory(layout, layout.with_suffix(".tar"))
 
 

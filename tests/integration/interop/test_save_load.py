@@ -22,11 +22,8 @@ pytestmark = pytest.mark.integration
 
 def _members(archive: Path) -> dict[str, bytes]:
     with tarfile.open(archive) as tar:
-        return {
-            member.name: tar.extractfile(member).read()  # type: ignore[union-attr]
-            for member in tar
-            if member.isfile()
-        }
+        return {member.name: tar.extractfile(member).read()  # type: ignore[union-attr]
+                for member in tar if member.isfile()}
 
 
 def _rewrite(archive: Path, changes: dict[str, bytes | None]) -> Path:
@@ -60,11 +57,10 @@ def test_docker_format_has_layout_manifest_json_and_repositories(base_store: Sto
     assert json.loads(members["repositories"])["busybox"] == {"latest": busybox.layers[0].digest.encoded}
     index = json.loads(members["index.json"])
     assert [entry["annotations"] for entry in index["manifests"]] == [
-        {"io.containerd.image.name": "docker.io/library/busybox:latest", "org.opencontainers.image.ref.name": "latest"},
-        {
-            "io.containerd.image.name": "docker.io/library/hello-world:latest",
-            "org.opencontainers.image.ref.name": "latest",
-        },
+        {"io.containerd.image.name": "docker.io/library/busybox:latest",
+         "org.opencontainers.image.ref.name": "latest"},
+        {"io.containerd.image.name": "docker.io/library/hello-world:latest",
+         "org.opencontainers.image.ref.name": "latest"},
     ]
     for name, data in members.items():
         if name.startswith("blobs/sha256/"):
@@ -82,17 +78,15 @@ def test_oci_format_is_the_layout_only(base_store: Store, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("archive_format", ["docker", "oci"])
-def test_round_trip_into_an_empty_store_keeps_digests(base_store: Store, tmp_path: Path, archive_format: str) -> None:
+def test_round_trip_into_an_empty_store_keeps_digests(base_store: Store, tmp_path: Path,
+                                                       archive_format: str) -> None:
     archive = tmp_path / "images.tar"
-    save_images(
-        ["busybox", "hello-world:latest"],
-        archive,
-        archive_format=archive_format,  # type: ignore[arg-type]
-        store=base_store,
-    )
+    save_images(["busybox", "hello-world:latest"], archive, archive_format=archive_format,  # type: ignore[arg-type]
+                store=base_store)
     other = Store(tmp_path / "other")
     loaded = load_archive(archive, store=other)
-    assert [[name.familiar for name in image.names] for image in loaded] == [["busybox:latest"], ["hello-world:latest"]]
+    assert [[name.familiar for name in image.names] for image in loaded] == [["busybox:latest"],
+                                                                              ["hello-world:latest"]]
     for name in ("busybox", "hello-world"):
         assert other.resolve(name).digest == base_store.resolve(name).digest
 
@@ -168,18 +162,19 @@ def test_archive_without_index_or_manifest_is_no_image_archive(saved: Path, tmp_
         load_archive(stripped, store=Store(tmp_path / "o"))
 
 
-def test_cli_save_and_load(
-    base_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_save_and_load(base_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "cli.tar"
     assert main(["save", "-o", str(archive), "busybox", "hello-world"]) == 0
     monkeypatch.setenv("LABCORE_ROOT", str(tmp_path / "second-root"))
     assert main(["load", "-i", str(archive)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["Loaded image: busybox:latest", "Loaded image: hello-world:latest"]
+    assert capsys.readouterr().out.splitlines() == ["Loaded image: busybox:latest",
+                                                    "Loaded image: hello-world:latest"]
     assert Store().resolve("busybox").digest == base_store.resolve("busybox").digest
 
 
-def test_cli_load_reports_a_bad_archive(labcore_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_load_reports_a_bad_archive(labcore_root: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.tar"
     bad.write_bytes(b"this is not a tar archive at all" * 40)
     assert main(["load", "-i", str(bad)]) == 1
@@ -189,20 +184,11 @@ def test_cli_load_reports_a_bad_archive(labcore_root: Path, tmp_path: Path, caps
 
 def test_save_to_a_pipe_and_load_from_it(base_store: Store, tmp_path: Path) -> None:
     source_root, target_root = base_store.root.parent, tmp_path / "target-root"
-    save = subprocess.Popen(
-        [sys.executable, "-m", "labcore", "save", "busybox"],
-        stdout=subprocess.PIPE,
-        env={**os.environ, "LABCORE_ROOT": str(source_root)},
-    )
+    save = subprocess.Popen([sys.executable, "-m", "labcore", "save", "busybox"], stdout=subprocess.PIPE,
+                            env={**os.environ, "LABCORE_ROOT": str(source_root)})
     try:
-        load = subprocess.run(
-            [sys.executable, "-m", "labcore", "load"],
-            stdin=save.stdout,
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "LABCORE_ROOT": str(target_root)},
-        )
+        load = subprocess.run([sys.executable, "-m", "labcore", "load"], stdin=save.stdout, capture_output=True,
+                              text=True, check=False, env={**os.environ, "LABCORE_ROOT": str(target_root)})
     finally:
         assert save.stdout is not None
         save.stdout.close()

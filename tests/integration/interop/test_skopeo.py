@@ -17,9 +17,11 @@ from tests.integration.interop.tools_interop import run_tool
 pytestmark = pytest.mark.integration
 
 
-def test_docker_archive_written_by_skopeo_loads_back_as_the_same_image(base_store: Store, tmp_path: Path) -> None:
+def test_docker_archive_written_by_skopeo_loads_back_as_the_same_image(base_store: Store,
+                                                                       tmp_path: Path) -> None:
     archive = tmp_path / "busybox-docker.tar"
-    run_tool("skopeo", "copy", f"oci:{base_store.root}:{BUSYBOX_REF}", f"docker-archive:{archive}:busybox:latest")
+    run_tool("skopeo", "copy", f"oci:{base_store.root}:{BUSYBOX_REF}",
+             f"docker-archive:{archive}:busybox:latest")
     other = Store(tmp_path / "other-store")
     [loaded] = load_archive(archive, store=other)
     original = base_store.resolve("busybox")
@@ -28,13 +30,16 @@ def test_docker_archive_written_by_skopeo_loads_back_as_the_same_image(base_stor
     copy = other.resolve("busybox:latest")
     assert copy.diff_ids == original.diff_ids
     # docker-archive holds uncompressed layers: the blob digest is the diff id
-    assert [(layer.media_type, layer.digest) for layer in copy.layers] == [(mediatypes.OCI_LAYER, original.diff_ids[0])]
+    assert [(layer.media_type, layer.digest) for layer in copy.layers] == [
+        (mediatypes.OCI_LAYER, original.diff_ids[0])
+    ]
 
 
 @pytest.mark.root
 def test_docker_archive_round_trip_keeps_the_root_filesystem(base_store: Store, tmp_path: Path) -> None:
     archive = tmp_path / "busybox-docker.tar"
-    run_tool("skopeo", "copy", f"oci:{base_store.root}:{BUSYBOX_REF}", f"docker-archive:{archive}:busybox:latest")
+    run_tool("skopeo", "copy", f"oci:{base_store.root}:{BUSYBOX_REF}",
+             f"docker-archive:{archive}:busybox:latest")
     other = Store(tmp_path / "other-store")
     load_archive(archive, store=other)
     flatten(base_store.resolve("busybox"), tmp_path / "original", store=base_store)
@@ -57,17 +62,13 @@ def test_skopeo_copies_the_image_into_another_layout_unchanged(base_store: Store
     assert other.resolve(str(original.id)).digest == original.digest
 
 
-@pytest.mark.parametrize(
-    ("archive_format", "names", "transport"),
-    [
-        ("docker", ["busybox", "hello-world"], "docker-archive:{archive}:hello-world:latest"),
-        # both images would be "latest" in an OCI archive, which skopeo then cannot tell apart
-        ("oci", ["hello-world"], "oci-archive:{archive}:latest"),
-    ],
-)
-def test_skopeo_reads_labcore_save_archives(
-    base_store: Store, tmp_path: Path, archive_format: str, names: list[str], transport: str
-) -> None:
+@pytest.mark.parametrize(("archive_format", "names", "transport"), [
+    ("docker", ["busybox", "hello-world"], "docker-archive:{archive}:hello-world:latest"),
+    # both images would be "latest" in an OCI archive, which skopeo then cannot tell apart
+    ("oci", ["hello-world"], "oci-archive:{archive}:latest"),
+])
+def test_skopeo_reads_labcore_save_archives(base_store: Store, tmp_path: Path, archive_format: str,
+                                            names: list[str], transport: str) -> None:
     archive = tmp_path / "saved.tar"
     save_images(names, archive, archive_format=archive_format, store=base_store)  # type: ignore[arg-type]
     source = transport.format(archive=archive)

@@ -13,9 +13,8 @@ from tests.tools import require_tool
 def run_tool(*command: str | Path, env: dict[str, str] | None = None) -> str:
     """Run a peer tool; fail the test with its stderr when it fails; return its stdout."""
     require_tool(str(command[0]))
-    result = subprocess.run(
-        [str(part) for part in command], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
-    )
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, check=False,
+                            env={**os.environ, **(env or {})})
     assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stderr}"
     return result.stdout
 

@@ -14,24 +14,18 @@ from tests.tools import REPO, free_port, listening_addresses, require_tool
 LAB = str(REPO / "lab")
 
 
-def run_lab(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LAB, *args], capture_output=True, text=True, env=env or dict(os.environ), timeout=timeout, check=False
-    )
+def run_lab(*args: str, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LAB, *args], capture_output=True, text=True, env=env or dict(os.environ),
+                          timeout=timeout, check=False)
 
 
 def test_refuses_non_root_with_a_hint() -> None:
     # fed on stdin so that the unprivileged user needs no access to the checkout
     with open(LAB) as script:
-        result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s", "--", "up"],
-            stdin=script,
-            capture_output=True,
-            text=True,
-            cwd="/",
-            timeout=60,
-            check=False,
-        )
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 "bash", "-s", "--", "up"], stdin=script, capture_output=True,
+                                text=True, cwd="/", timeout=60, check=False)
     assert result.returncode != 0
     assert "must run as root" in result.stderr
     assert "sudo ./lab up" in result.stderr
@@ -120,8 +114,7 @@ def test_up_serves_jupyter_and_registry_on_loopback_and_down_stops_them(lab_env:
 @pytest.mark.integration
 def test_vagrantfile_validates() -> None:
     vagrant = require_tool("vagrant")
-    result = subprocess.run(
-        [vagrant, "validate", "--ignore-provider"], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
-    )
+    result = subprocess.run([vagrant, "validate", "--ignore-provider"], cwd=REPO, capture_output=True,
+                            text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validated successfully" in result.stdout

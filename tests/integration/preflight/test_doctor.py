@@ -49,16 +49,14 @@ def test_missing_busybox_fails_the_report_with_its_hint(labcore_root: Path, tmp_
 
 def test_cli_json_and_exit_code(labcore_root: Path) -> None:
     env = os.environ | {"LABCORE_REGISTRY": "127.0.0.1:1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "labcore", "doctor", "--json"], capture_output=True, text=True, env=env, check=False
-    )
+    result = subprocess.run([sys.executable, "-m", "labcore", "doctor", "--json"],
+                            capture_output=True, text=True, env=env, check=False)
     data = json.loads(result.stdout)
     assert result.returncode == 0 and data["ok"] is True
     names = {check["name"] for check in data["checks"]}
     assert {"kernel", "overlayfs", "cgroups", "busybox", "registry", "disk"} <= names
-    table = subprocess.run(
-        [sys.executable, "-m", "labcore", "doctor"], capture_output=True, text=True, env=env, check=False
-    )
+    table = subprocess.run([sys.executable, "-m", "labcore", "doctor"], capture_output=True, text=True,
+                           env=env, check=False)
     assert "hint: start the lab's registry" in table.stdout
 
 

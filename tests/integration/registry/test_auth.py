@@ -35,9 +35,9 @@ def secured(request: pytest.FixtureRequest) -> RegistryServer:
     return server
 
 
-def test_wrong_password_is_refused_and_nothing_is_saved(
-    secured: RegistryServer, labcore_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_wrong_password_is_refused_and_nothing_is_saved(secured: RegistryServer, labcore_root: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
     assert login(monkeypatch, secured.host, "not-the-password") == 1
     err = capsys.readouterr().err
     assert "labcore login" in err
@@ -52,14 +52,9 @@ def test_anonymous_access_is_refused_with_a_login_hint(secured: RegistryServer, 
     assert store.images() == []
 
 
-def test_login_then_push_and_pull(
-    secured: RegistryServer,
-    busybox: ImageRecord,
-    store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_login_then_push_and_pull(secured: RegistryServer, busybox: ImageRecord, store: Store,
+                                  monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                  tmp_path: Path) -> None:
     assert login(monkeypatch, secured.host, "wonderland") == 0
     assert "Login succeeded" in capsys.readouterr().out
     assert lookup_credentials(secured.host) == Credentials("alice", "wonderland")
@@ -82,12 +77,9 @@ def test_token_service_check_credentials_directly(token_registry: tuple[Registry
         check_credentials(server.host, Credentials("alice", "wrong"))
 
 
-def test_cross_repository_mount_through_the_token_service(
-    token_registry: tuple[RegistryServer, TokenServer],
-    busybox: ImageRecord,
-    store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_cross_repository_mount_through_the_token_service(token_registry: tuple[RegistryServer, TokenServer],
+                                                          busybox: ImageRecord, store: Store,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     server, tokens = token_registry
     assert login(monkeypatch, server.host, "wonderland") == 0
     source = f"{server.host}/mount/source:1"

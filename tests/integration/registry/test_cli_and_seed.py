@@ -18,13 +18,9 @@ from tests.registry_support import RegistryServer
 pytestmark = pytest.mark.integration
 
 
-def test_push_pull_by_digest_and_search_commands(
-    plain_registry: RegistryServer,
-    busybox: ImageRecord,
-    capsys: pytest.CaptureFixture[str],
-    labcore_root: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_push_pull_by_digest_and_search_commands(plain_registry: RegistryServer, busybox: ImageRecord,
+                                                  capsys: pytest.CaptureFixture[str], labcore_root: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     target = f"{plain_registry.host}/cli/busybox:stable"
     assert main(["push", "-q", "busybox", target]) == 0
     assert str(busybox.digest) in capsys.readouterr().out
@@ -41,13 +37,9 @@ def test_push_pull_by_digest_and_search_commands(
     assert any(line.split() == ["cli/busybox", "stable"] for line in out.splitlines())
 
 
-def test_pull_progress_goes_to_stderr(
-    plain_registry: RegistryServer,
-    busybox: ImageRecord,
-    capsys: pytest.CaptureFixture[str],
-    labcore_root: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_pull_progress_goes_to_stderr(plain_registry: RegistryServer, busybox: ImageRecord,
+                                      capsys: pytest.CaptureFixture[str], labcore_root: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     target = f"{plain_registry.host}/cli/progress:1"
     assert main(["push", "-q", "busybox", target]) == 0
     monkeypatch.setenv("LABCORE_ROOT", str(labcore_root.parent / "second-root"))
@@ -57,9 +49,9 @@ def test_pull_progress_goes_to_stderr(
     assert f"{busybox.layers[0].digest.short}: done" in err
 
 
-def test_seed_then_docker_hub_names_pull_through_the_lab_mirror(
-    plain_registry: RegistryServer, busybox: ImageRecord, store: Store, labcore_root: Path, tmp_path: Path
-) -> None:
+def test_seed_then_docker_hub_names_pull_through_the_lab_mirror(plain_registry: RegistryServer,
+                                                                busybox: ImageRecord, store: Store,
+                                                                labcore_root: Path, tmp_path: Path) -> None:
     results = seed_lab_registry(store, plain_registry.host)
     assert [str(result.reference) for result in results] == [f"{plain_registry.host}/library/busybox:latest"]
     hits = search_registry("library/", plain_registry.host)

@@ -26,9 +26,8 @@ def assert_consistent(store: Store) -> None:
         store.read_blob(digest)
 
 
-def test_corrupted_blob_in_registry_storage_is_refused(
-    own_registry: RegistryServer, busybox: ImageRecord, store: Store, labcore_root: object
-) -> None:
+def test_corrupted_blob_in_registry_storage_is_refused(own_registry: RegistryServer, busybox: ImageRecord,
+                                                       store: Store, labcore_root: object) -> None:
     target = f"{own_registry.host}/faults/corrupt:1"
     push_image("busybox", target, store=store)
     layer = busybox.layers[0]
@@ -59,9 +58,8 @@ class StopAfterFirstBlob(NullProgress):
             self.server.stop()
 
 
-def test_interrupted_pull_leaves_store_consistent_and_resumes(
-    own_registry: RegistryServer, busybox: ImageRecord, store: Store
-) -> None:
+def test_interrupted_pull_leaves_store_consistent_and_resumes(own_registry: RegistryServer,
+                                                               busybox: ImageRecord, store: Store) -> None:
     target = f"{own_registry.host}/faults/interrupted:1"
     push_image("busybox", target, store=store)
     fresh = Store(store.root.parent / "fresh-store")
@@ -83,9 +81,8 @@ def test_interrupted_pull_leaves_store_consistent_and_resumes(
 
 
 @pytest.mark.parametrize("fault", ["truncate", "corrupt", "swap-manifest"])
-def test_faulty_proxy_answers_are_refused(
-    plain_registry: RegistryServer, busybox: ImageRecord, store: Store, fault: str
-) -> None:
+def test_faulty_proxy_answers_are_refused(plain_registry: RegistryServer, busybox: ImageRecord, store: Store,
+                                          fault: str) -> None:
     push_image("busybox", f"{plain_registry.host}/faults/proxied:1", store=store)
     other = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
     fresh = Store(store.root.parent / "fresh-store")
@@ -99,7 +96,8 @@ def test_faulty_proxy_answers_are_refused(
     assert_consistent(fresh)
 
 
-def test_manifest_delete_on_a_real_registry(plain_registry: RegistryServer, busybox: ImageRecord, store: Store) -> None:
+def test_manifest_delete_on_a_real_registry(plain_registry: RegistryServer, busybox: ImageRecord,
+                                            store: Store) -> None:
     target = f"{plain_registry.host}/faults/deleted:1"
     push_image("busybox", target, store=store)
     with RegistryClient(plain_registry.host, load_hosts().origin(plain_registry.host)) as client:

@@ -32,9 +32,8 @@ def run(*command: str) -> str:
 
 def layout_digest(layout: Path, tag: str) -> str:
     index = json.loads((layout / "index.json").read_text())
-    (entry,) = [
-        m for m in index["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag
-    ]
+    (entry,) = [m for m in index["manifests"]
+                if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
     return str(entry["digest"])
 
 
@@ -57,9 +56,8 @@ def same_tree(left: Path, right: Path) -> list[str]:
     return differences
 
 
-def test_push_with_labcore_pull_with_skopeo(
-    plain_registry: RegistryServer, busybox: ImageRecord, store: Store, tmp_path: Path
-) -> None:
+def test_push_with_labcore_pull_with_skopeo(plain_registry: RegistryServer, busybox: ImageRecord,
+                                            store: Store, tmp_path: Path) -> None:
     target = f"{plain_registry.host}/interop/labcore-pushed:1"
     result = push_image("busybox", target, store=store)
     assert result.digest == busybox.digest
@@ -74,9 +72,8 @@ def test_push_with_labcore_pull_with_skopeo(
     assert same_tree(ours, theirs) == []
 
 
-def test_push_with_skopeo_from_umoci_layout_pull_with_labcore(
-    plain_registry: RegistryServer, store: Store, tmp_path: Path
-) -> None:
+def test_push_with_skopeo_from_umoci_layout_pull_with_labcore(plain_registry: RegistryServer, store: Store,
+                                                              tmp_path: Path) -> None:
     layout, bundle = tmp_path / "umoci-layout", tmp_path / "bundle"
     run("umoci", "init", "--layout", str(layout))
     run("umoci", "new", "--image", f"{layout}:app")
@@ -94,9 +91,8 @@ def test_push_with_skopeo_from_umoci_layout_pull_with_labcore(
     assert (rootfs / "greeting.txt").read_text() == "made by umoci, pushed by skopeo\n"
 
 
-def test_multi_platform_index_pull_picks_host_then_platform_flag(
-    plain_registry: RegistryServer, store: Store, tmp_path: Path
-) -> None:
+def test_multi_platform_index_pull_picks_host_then_platform_flag(plain_registry: RegistryServer,
+                                                                 store: Store, tmp_path: Path) -> None:
     host = host_platform().architecture
     other = "arm64" if host != "arm64" else "amd64"
     images = {arch: make_image(arch, (f"{arch} layer".encode(),)) for arch in (host, other)}
@@ -104,17 +100,11 @@ def test_multi_platform_index_pull_picks_host_then_platform_flag(
     for arch, image in images.items():
         store_image(store, image, f"local/{arch}:1")
         push_image(f"local/{arch}:1", f"{plain_registry.host}/{repository}@{image.digest}", store=store)
-    index = Index(
-        manifests=tuple(
-            Descriptor(
-                mediatypes.OCI_MANIFEST,
-                Digest.parse(image.digest),
-                len(image.manifest),
-                platform=Platform(arch, "linux"),
-            )
-            for arch, image in sorted(images.items(), key=lambda item: item[0] == host)  # host last
-        )
-    )
+    index = Index(manifests=tuple(
+        Descriptor(mediatypes.OCI_MANIFEST, Digest.parse(image.digest), len(image.manifest),
+                   platform=Platform(arch, "linux"))
+        for arch, image in sorted(images.items(), key=lambda item: item[0] == host)  # host last
+    ))
     with RegistryClient(plain_registry.host, load_hosts().origin(plain_registry.host)) as client:
         index_digest = client.put_manifest(repository, "multi", mediatypes.OCI_INDEX, index.to_json())
 
@@ -124,9 +114,8 @@ def test_multi_platform_index_pull_picks_host_then_platform_flag(
     assert str(result.manifest_digest) == images[host].digest
     assert result.platform is not None and result.platform.architecture == host
 
-    result = pull_image(
-        f"{plain_registry.host}/{repository}:multi", store=fresh, platform=parse_platform(f"linux/{other}")
-    )
+    result = pull_image(f"{plain_registry.host}/{repository}:multi", store=fresh,
+                        platform=parse_platform(f"linux/{other}"))
     assert str(result.manifest_digest) == images[other].digest
     record = fresh.resolve(f"{plain_registry.host}/{repository}:multi")
     assert record.config.architecture == other

@@ -27,13 +27,17 @@ MiB = 1 << 20
 
 
 def test_memory_hog_is_oom_killed_and_reported(run_container: Run) -> None:
-    result = run_container(["sh", "-c", "head -c 200m /dev/zero | tail"], resources=Resources(memory=32 * MiB))
+    result = run_container(
+        ["sh", "-c", "head -c 200m /dev/zero | tail"], resources=Resources(memory=32 * MiB)
+    )
     assert result.code == 137
     assert result.oom_killed
 
 
 def test_small_program_under_the_limit_is_not_oom_killed(run_container: Run) -> None:
-    result = run_container(["sh", "-c", "head -c 1m /dev/zero | tail | wc -c"], resources=Resources(memory=32 * MiB))
+    result = run_container(
+        ["sh", "-c", "head -c 1m /dev/zero | tail | wc -c"], resources=Resources(memory=32 * MiB)
+    )
     assert result.code == 0
     assert result.out.strip() == str(MiB)
     assert not result.oom_killed

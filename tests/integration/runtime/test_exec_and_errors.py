@@ -76,7 +76,9 @@ def test_exec_applies_user_cwd_and_capabilities(sleeping: InitProcess, tmp_path:
     assert caps.split() == ["CapEff:", "0000000000000000"]  # a non-root user gets none, as in Docker
     root_code, root_out, _ = _exec(sleeping, ["grep", "CapEff", "/proc/self/status"], tmp_path)
     init_caps = [
-        line for line in Path(f"/proc/{sleeping.pid}/status").read_text().splitlines() if line.startswith("CapEff")
+        line
+        for line in Path(f"/proc/{sleeping.pid}/status").read_text().splitlines()
+        if line.startswith("CapEff")
     ]
     assert (root_code, root_out.strip()) == (0, init_caps[0])
 
@@ -211,7 +213,9 @@ def test_exec_into_a_user_namespace_container(rootfs: Path, tmp_path: Path) -> N
     init = create(spec, (0, 1, 2))
     try:
         init.start()
-        code, out, err = _exec(init, ["sh", "-c", "cat /proc/self/uid_map; readlink /proc/self/ns/user"], tmp_path)
+        code, out, err = _exec(
+            init, ["sh", "-c", "cat /proc/self/uid_map; readlink /proc/self/ns/user"], tmp_path
+        )
         assert code == 0, err
         lines = out.splitlines()
         assert [line.split() for line in lines[:2]] == [["0", "0", "1"], ["1", "200000", "1000"]]

@@ -45,7 +45,9 @@ def test_every_namespace_asked_for_is_new(run_container: Run) -> None:
 
 
 def test_namespaces_not_asked_for_are_shared(run_container: Run) -> None:
-    result = run_container(["readlink", "/proc/self/ns/net"], namespaces=frozenset({Namespace.MNT, Namespace.PID}))
+    result = run_container(
+        ["readlink", "/proc/self/ns/net"], namespaces=frozenset({Namespace.MNT, Namespace.PID})
+    )
     assert result.out.strip() == os.readlink("/proc/self/ns/net")
 
 
@@ -78,7 +80,9 @@ def test_env_workdir_and_user_are_applied(run_container: Run, rootfs: Path) -> N
 
 
 def _capabilities(status: str) -> dict[str, int]:
-    return {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines() if line.startswith("Cap")}
+    return {
+        line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines() if line.startswith("Cap")
+    }
 
 
 def test_capabilities_are_dockers_default_set(run_container: Run) -> None:
@@ -117,7 +121,9 @@ def test_stdin_reaches_the_command(run_container: Run) -> None:
 
 
 def test_dev_has_dockers_nodes_and_links(run_container: Run) -> None:
-    result = run_container(["sh", "-c", "ls /dev; readlink /dev/ptmx; readlink /dev/fd; head -c 4 /dev/zero | wc -c"])
+    result = run_container(
+        ["sh", "-c", "ls /dev; readlink /dev/ptmx; readlink /dev/fd; head -c 4 /dev/zero | wc -c"]
+    )
     listing = result.out.split()
     for name in (
         "null",
@@ -138,7 +144,9 @@ def test_dev_has_dockers_nodes_and_links(run_container: Run) -> None:
 
 
 def test_sys_is_read_only(run_container: Run) -> None:
-    result = run_container(["sh", "-c", "touch /sys/kernel/labcore-test 2>&1; grep ' /sys ' /proc/self/mountinfo"])
+    result = run_container(
+        ["sh", "-c", "touch /sys/kernel/labcore-test 2>&1; grep ' /sys ' /proc/self/mountinfo"]
+    )
     assert "Read-only file system" in result.out
     assert " ro," in result.out.splitlines()[-1]
 

@@ -72,12 +72,8 @@ def test_store_with_base_images_validates(base_store: Store) -> None:
 @pytest.mark.parametrize("archive_format", ["docker", "oci"])
 def test_save_archives_validate(base_store: Store, tmp_path: Path, archive_format: str) -> None:
     archive = tmp_path / "saved.tar"
-    save_images(
-        ["busybox", "hello-world"],
-        archive,
-        archive_format=archive_format,  # type: ignore[arg-type]
-        store=base_store,
-    )
+    save_images(["busybox", "hello-world"], archive, archive_format=archive_format,  # type: ignore[arg-type]
+                store=base_store)
     with tarfile.open(archive) as tar:
 
         def read(name: str) -> bytes:

@@ -40,48 +40,40 @@ def test_members_are_found_by_normalized_name_and_streamed(tmp_path: Path) -> No
 
 
 def test_symbolic_and_hard_links_are_followed(tmp_path: Path) -> None:
-    path = _archive(
-        tmp_path / "a.tar",
-        [
-            ("one/layer.tar", b"layer"),
-            _link("two/layer.tar", "../one/layer.tar"),
-            _link("three/layer.tar", "one/layer.tar", tarfile.LNKTYPE),
-        ],
-    )
+    path = _archive(tmp_path / "a.tar", [
+        ("one/layer.tar", b"layer"),
+        _link("two/layer.tar", "../one/layer.tar"),
+        _link("three/layer.tar", "one/layer.tar", tarfile.LNKTYPE),
+    ])
     with ArchiveReader(path) as reader:
         assert reader.read_bytes("two/layer.tar") == b"layer"
         assert reader.read_bytes("three/layer.tar") == b"layer"
 
 
-@pytest.mark.parametrize(
-    ("members", "name", "message"),
-    [
-        ([("a", b"x")], "b", "member 'b' is missing"),
-        ([_link("loop", "loop")], "loop", "loop of links"),
-        ([_link("dangling", "nowhere")], "dangling", "member 'dangling' is missing"),
-    ],
-)
-def test_bad_members_are_named(
-    tmp_path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]], name: str, message: str
-) -> None:
-    with ArchiveReader(_archive(tmp_path / "a.tar", members)) as reader, pytest.raises(ArchiveError, match=message):
+@pytest.mark.parametrize(("members", "name", "message"), [
+    ([("a", b"x")], "b", "member 'b' is missing"),
+    ([_link("loop", "loop")], "loop", "loop of links"),
+    ([_link("dangling", "nowhere")], "dangling", "member 'dangling' is missing"),
+])
+def test_bad_members_are_named(tmp_path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]], name: str,
+                               message: str) -> None:
+    with ArchiveReader(_archive(tmp_path / "a.tar", members)) as reader, pytest.raises(ArchiveError,
+                                                                                        match=message):
         reader.open(name)
 
 
 def test_directory_is_not_a_readable_member(tmp_path: Path) -> None:
     directory = tarfile.TarInfo("blobs")
     directory.type = tarfile.DIRTYPE
-    with (
-        ArchiveReader(_archive(tmp_path / "a.tar", [directory])) as reader,
-        pytest.raises(ArchiveError, match="not a regular file"),
+    with ArchiveReader(_archive(tmp_path / "a.tar", [directory])) as reader, pytest.raises(
+        ArchiveError, match="not a regular file"
     ):
         reader.open("blobs")
 
 
 def test_invalid_json_names_the_member(tmp_path: Path) -> None:
-    with (
-        ArchiveReader(_archive(tmp_path / "a.tar", [("manifest.json", b"{nope")])) as reader,
-        pytest.raises(ArchiveError, match=r"'manifest\.json' is not valid JSON"),
+    with ArchiveReader(_archive(tmp_path / "a.tar", [("manifest.json", b"{nope")])) as reader, pytest.raises(
+        ArchiveError, match=r"'manifest\.json' is not valid JSON"
     ):
         reader.read_json("manifest.json")
 
@@ -104,25 +96,20 @@ def test_gzip_compressed_archives_are_read(tmp_path: Path) -> None:
 
 
 def test_docker_manifest_round_trips_and_untagged_is_null(tmp_path: Path) -> None:
-    entries = [
-        DockerManifestEntry("blobs/sha256/aa", ("busybox:latest",), ("blobs/sha256/bb",)),
-        DockerManifestEntry("blobs/sha256/cc", (), ()),
-    ]
+    entries = [DockerManifestEntry("blobs/sha256/aa", ("busybox:latest",), ("blobs/sha256/bb",)),
+               DockerManifestEntry("blobs/sha256/cc", (), ())]
     data = docker_manifest_json(entries)
     assert json.loads(data)[1]["RepoTags"] is None
     with ArchiveReader(_archive(tmp_path / "a.tar", [("manifest.json", data)])) as reader:
         assert read_docker_manifest(reader) == entries
 
 
-@pytest.mark.parametrize(
-    ("document", "message"),
-    [
-        ({"Config": "x.json"}, "is not a list"),
-        ([{"RepoTags": None, "Layers": []}], "entry 0 has no Config"),
-        ([{"Config": "c.json", "RepoTags": "busybox", "Layers": []}], "entry 0 RepoTags must be a list"),
-        ([{"Config": "c.json", "RepoTags": None}], "entry 0 Layers must be a list"),
-    ],
-)
+@pytest.mark.parametrize(("document", "message"), [
+    ({"Config": "x.json"}, "is not a list"),
+    ([{"RepoTags": None, "Layers": []}], "entry 0 has no Config"),
+    ([{"Config": "c.json", "RepoTags": "busybox", "Layers": []}], "entry 0 RepoTags must be a list"),
+    ([{"Config": "c.json", "RepoTags": None}], "entry 0 Layers must be a list"),
+])
 def test_bad_docker_manifest_names_the_entry(tmp_path: Path, document: object, message: str) -> None:
     path = _archive(tmp_path / "a.tar", [("manifest.json", json.dumps(document).encode())])
     with ArchiveReader(path) as reader, pytest.raises(ArchiveError, match=message):

@@ -21,17 +21,11 @@ def test_source_date_epoch_wins_over_the_input_time(monkeypatch: pytest.MonkeyPa
     assert source_epoch(42.5) == 42
 
 
-@pytest.mark.parametrize(
-    ("machine", "oci", "debian"),
-    [
-        ("x86_64", "amd64", "amd64"),
-        ("aarch64", "arm64", "arm64"),
-        ("armv7l", "arm", "armhf"),
-    ],
-)
-def test_architectures_in_oci_and_debian_spelling(
-    monkeypatch: pytest.MonkeyPatch, machine: str, oci: str, debian: str
-) -> None:
+@pytest.mark.parametrize(("machine", "oci", "debian"), [
+    ("x86_64", "amd64", "amd64"), ("aarch64", "arm64", "arm64"), ("armv7l", "arm", "armhf"),
+])
+def test_architectures_in_oci_and_debian_spelling(monkeypatch: pytest.MonkeyPatch, machine: str, oci: str,
+                                                  debian: str) -> None:
     monkeypatch.setattr(platform._platform, "machine", lambda: machine)
     assert (platform.oci_architecture(), platform.debian_architecture()) == (oci, debian)
 

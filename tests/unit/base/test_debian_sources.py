@@ -34,10 +34,8 @@ def test_mirror_is_the_main_archive_of_a_deb822_file(tmp_path: Path) -> None:
 
 def test_mirror_from_one_line_sources_list(tmp_path: Path) -> None:
     sources = tmp_path / "sources.list"
-    sources.write_text(
-        "# comment\ndeb http://sec.example/ bookworm-security main\n"
-        "deb [arch=amd64] http://one.example/debian bookworm main\n"
-    )
+    sources.write_text("# comment\ndeb http://sec.example/ bookworm-security main\n"
+                       "deb [arch=amd64] http://one.example/debian bookworm main\n")
     assert debian.debian_mirror((tmp_path / "absent.sources", sources)) == "http://one.example/debian"
 
 
@@ -55,7 +53,8 @@ def test_excluded_directories_keep_out_device_nodes_and_apt_caches() -> None:
     assert not debian.skip_in_rootfs("var/lib")
 
 
-def test_a_hostile_suite_name_is_refused_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hostile_suite_name_is_refused_before_anything_runs(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("LABCORE_CACHE", str(cache))
@@ -64,7 +63,8 @@ def test_a_hostile_suite_name_is_refused_before_anything_runs(tmp_path: Path, mo
     assert list(cache.iterdir()) == []
 
 
-def test_cached_tarball_is_reused_without_running_debootstrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_tarball_is_reused_without_running_debootstrap(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABCORE_CACHE", str(tmp_path))
     cached = tmp_path / "debootstrap" / "trixie-arm64-minbase.tar"
     cached.parent.mkdir()

@@ -14,8 +14,10 @@ _PT_LOAD, _PT_INTERP = 1, 3
 def _elf64(program_header_types: list[int]) -> bytes:
     ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
     phoff = 64
-    header = struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, phoff, 0, 0, 64, 56, len(program_header_types), 64, 0, 0)
-    program_headers = b"".join(struct.pack("<IIQQQQQQ", kind, 5, 0, 0, 0, 0, 0, 0) for kind in program_header_types)
+    header = struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, phoff, 0, 0, 64, 56, len(program_header_types),
+                         64, 0, 0)
+    program_headers = b"".join(struct.pack("<IIQQQQQQ", kind, 5, 0, 0, 0, 0, 0, 0)
+                               for kind in program_header_types)
     return ident + header + program_headers
 
 

@@ -16,9 +16,8 @@ def test_parse_round_trip() -> None:
     assert sha256_bytes(b"") == digest
 
 
-@pytest.mark.parametrize(
-    "text", ["sha256:abc", "md5:" + "0" * 32, "sha256" + "0" * 64, "sha256:" + "G" * 64, "SHA256:" + "0" * 64]
-)
+@pytest.mark.parametrize("text", ["sha256:abc", "md5:" + "0" * 32, "sha256" + "0" * 64,
+                                  "sha256:" + "G" * 64, "SHA256:" + "0" * 64])
 def test_malformed_digests_are_refused_with_the_text(text: str) -> None:
     with pytest.raises(InvalidReferenceError) as error:
         Digest.parse(text)

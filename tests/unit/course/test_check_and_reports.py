@@ -20,7 +20,8 @@ def test_expect_passes_silently_and_fails_with_hint_and_found() -> None:
     with pytest.raises(CheckFailed) as caught:
         expect(1 == 2, "did you ask for a new PID namespace?", found=4026531836)
     assert str(caught.value) == "did you ask for a new PID namespace? (found: 4026531836)"
-    assert caught.value._render_traceback_()[1:] == ["hint: did you ask for a new PID namespace?", "found: 4026531836"]
+    assert caught.value._render_traceback_()[1:] == ["hint: did you ask for a new PID namespace?",
+                                                     "found: 4026531836"]
     assert isinstance(caught.value, AssertionError)
 
 
@@ -45,9 +46,8 @@ class _CellError(Exception):
 
 
 def test_failure_summaries_keep_the_check_or_the_last_line() -> None:
-    check = _CellError(
-        "Cell execution caused an exception", "\n\x1b[1;31mcheck failed\x1b[0m\nhint: look here\nfound: 3"
-    )
+    check = _CellError("Cell execution caused an exception",
+                       "\n\x1b[1;31mcheck failed\x1b[0m\nhint: look here\nfound: 3")
     assert summarize_failure(check) == "hint: look here\nfound: 3"
     other = _CellError("Cell execution caused an exception", "Traceback...\n  line\nNameError: name 'x'")
     assert summarize_failure(other) == "NameError: name 'x'"
@@ -56,9 +56,8 @@ def test_failure_summaries_keep_the_check_or_the_last_line() -> None:
 
 def test_scores_csv_and_feedback_hide_hidden_tests() -> None:
     chapter = setup_chapter()
-    cells = {
-        test.cell_id: CellResult(test.cell_id, test.exercise == "store-dir", "hint: nope") for test in chapter.tests
-    }
+    cells = {test.cell_id: CellResult(test.cell_id, test.exercise == "store-dir", "hint: nope")
+             for test in chapter.tests}
     score = score_chapter("ann", chapter, cells)
     assert score.points == chapter.max_points("store-dir") == 2
     assert score.max_points == sum(test.points for test in chapter.tests)

@@ -24,9 +24,8 @@ jupyter:
 """
 
 ANSWER = '```python labcore={"id": "a1", "answer": "ex"}\nx = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n```\n'
-TEST = (
-    '```python labcore={"id": "t1", "test": "ex", "points": 2, "hidden": false, "hint": "set y"}\nassert y == 2\n```\n'
-)
+TEST = ('```python labcore={"id": "t1", "test": "ex", "points": 2, "hidden": false, "hint": "set y"}\n'
+        "assert y == 2\n```\n")
 
 
 def _write(tmp_path: Path, body: str, name: str = "99-demo.md") -> Path:

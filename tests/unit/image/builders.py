@@ -97,7 +97,9 @@ def put_image(
     for number, entries in enumerate(layers):
         raw = layer_tar(entries)
         computed.append(Digest.of_bytes(raw))
-        layer_descriptors.append(store.put_bytes(compress(raw, compression), mediatypes.OCI_LAYER + compression.suffix))
+        layer_descriptors.append(
+            store.put_bytes(compress(raw, compression), mediatypes.OCI_LAYER + compression.suffix)
+        )
         history.append(HistoryEntry(created=created, created_by=f"layer {number}"))
     config = ImageConfig(
         architecture="amd64",

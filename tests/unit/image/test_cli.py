@@ -24,7 +24,9 @@ def test_import_images_tag_history_inspect(
     rootfs = tmp_path / "rootfs"
     (rootfs / "etc").mkdir(parents=True)
     (rootfs / "etc" / "motd").write_text("hello\n")
-    status, out, _ = run(capsys, "import", str(rootfs), "lab/motd:1", "--change", "CMD cat /etc/motd", "-m", "hi")
+    status, out, _ = run(
+        capsys, "import", str(rootfs), "lab/motd:1", "--change", "CMD cat /etc/motd", "-m", "hi"
+    )
     assert status == 0
     image_id = out.strip()
     assert image_id.startswith("sha256:")

@@ -42,7 +42,9 @@ def layer_members(store: Store, image_name: str) -> dict[str, tarfile.TarInfo]:
 
 def test_import_a_directory(labcore_root: Path, tmp_path: Path) -> None:
     rootfs = make_rootfs(tmp_path / "rootfs")
-    image = import_rootfs(rootfs, "imported:1", changes=['CMD ["/bin/hello"]', "ENV A=b"], message="from a dir")
+    image = import_rootfs(
+        rootfs, "imported:1", changes=['CMD ["/bin/hello"]', "ENV A=b"], message="from a dir"
+    )
     store = Store()
     assert store.resolve("imported:1").id == image.id
     assert image.layers[0].media_type == mediatypes.OCI_LAYER_GZIP

@@ -216,7 +216,8 @@ def test_concurrent_imports_lose_no_tag(store: Store) -> None:
     context = multiprocessing.get_context("fork")
     count = 15
     workers = [
-        context.Process(target=_import_many, args=(str(store.root), prefix, count)) for prefix in ("left", "right")
+        context.Process(target=_import_many, args=(str(store.root), prefix, count))
+        for prefix in ("left", "right")
     ]
     for worker in workers:
         worker.start()

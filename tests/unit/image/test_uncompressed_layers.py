@@ -27,7 +27,7 @@ def _tar_with(name: str, data: bytes) -> bytes:
 
 def test_an_uncompressed_import_stores_the_tar_as_it_is(labcore_root: Path, tmp_path: Path) -> None:
     archive = tmp_path / "rootfs.tar"
-    archive.write_bytes(_tar_with("etc/os-release", b'PRETTY_NAME="Lab"\n'))
+    archive.write_bytes(_tar_with("etc/os-release", b"PRETTY_NAME=\"Lab\"\n"))
     image = import_rootfs(archive, "plain:1", changes=['CMD ["sh"]'], compression=Compression.NONE)
     (layer,) = image.layers
     assert layer.media_type == mediatypes.OCI_LAYER

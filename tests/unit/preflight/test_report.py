@@ -49,12 +49,8 @@ def test_report_fails_only_on_required_checks() -> None:
 
 
 def test_table_shows_hints_of_failures_only() -> None:
-    report = Report(
-        (
-            Check("kernel", Status.OK, "6.1", hint="unused"),
-            Check("busybox", Status.FAIL, "missing", hint="apt-get install busybox-static"),
-        )
-    )
+    report = Report((Check("kernel", Status.OK, "6.1", hint="unused"),
+                     Check("busybox", Status.FAIL, "missing", hint="apt-get install busybox-static")))
     table = report.table()
     assert "FAIL  busybox" in table
     assert "hint: apt-get install busybox-static" in table
@@ -66,14 +62,8 @@ def test_json_form_round_trips() -> None:
     report = Report((Check("disk", Status.WARN, "3 GiB free", hint="prune", facts={"free_bytes": 3}),))
     data = json.loads(json.dumps(report.to_dict()))
     assert data["ok"] is True
-    assert data["checks"][0] == {
-        "name": "disk",
-        "status": "warn",
-        "detail": "3 GiB free",
-        "hint": "prune",
-        "required": True,
-        "facts": {"free_bytes": 3},
-    }
+    assert data["checks"][0] == {"name": "disk", "status": "warn", "detail": "3 GiB free", "hint": "prune",
+                                 "required": True, "facts": {"free_bytes": 3}}
 
 
 def test_lookup_by_name() -> None:

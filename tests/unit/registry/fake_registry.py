@@ -69,11 +69,8 @@ class FakeRegistry:
             return self._token(request)
         for pattern, code in self.status.items():
             if re.search(pattern, url.path):
-                return httpx.Response(
-                    code,
-                    json={"errors": [{"code": "FAULT", "message": "injected"}]},
-                    headers={"Retry-After": "7"} if code == 429 else {},
-                )
+                return httpx.Response(code, json={"errors": [{"code": "FAULT", "message": "injected"}]},
+                                      headers={"Retry-After": "7"} if code == 429 else {})
         denied = self._check_auth(request)
         if denied is not None:
             return denied
@@ -94,15 +91,14 @@ class FakeRegistry:
         if kind == "manifests":
             return self._manifest(request, repository, rest)
         if rest.startswith("uploads/"):
-            return self._upload(request, repository, rest[len("uploads/") :])
+            return self._upload(request, repository, rest[len("uploads/"):])
         return self._blob(request, repository, rest)
 
     def _error(self, code: int, name: str) -> httpx.Response:
         return httpx.Response(code, json={"errors": [{"code": name, "message": name.lower()}]})
 
-    def _page(
-        self, request: httpx.Request, items: list[str], key: str, extra: dict[str, str] | None = None
-    ) -> httpx.Response:
+    def _page(self, request: httpx.Request, items: list[str], key: str,
+              extra: dict[str, str] | None = None) -> httpx.Response:
         last = request.url.params.get("last")
         if last:
             items = [item for item in items if item > last]
@@ -119,11 +115,8 @@ class FakeRegistry:
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
                 if self.users.get(user) == password:
                     return None
-            return httpx.Response(
-                401,
-                headers={"WWW-Authenticate": 'Basic realm="fake"'},
-                json={"errors": [{"code": "UNAUTHORIZED", "message": "login"}]},
-            )
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="fake"'},
+                                  json={"errors": [{"code": "UNAUTHORIZED", "message": "login"}]})
         if self.auth == "bearer":
             scope = self._scope_for(request)
             if header.startswith("Bearer "):
@@ -163,9 +156,8 @@ class FakeRegistry:
     def _manifest(self, request: httpx.Request, repository: str, reference: str) -> httpx.Response:
         if request.method == "PUT":
             data = request.read()
-            self.add_manifest(
-                repository, None if ":" in reference else reference, request.headers["Content-Type"], data
-            )
+            self.add_manifest(repository, None if ":" in reference else reference,
+                              request.headers["Content-Type"], data)
             return httpx.Response(201, headers={"Docker-Content-Digest": sha(data)})
         if request.method == "DELETE":
             found = self.manifests.pop((repository, reference), None)
@@ -243,34 +235,23 @@ class FakeImage:
         return [self.config, *self.layers]
 
 
-def make_image(
-    architecture: str = "amd64", layers: tuple[bytes, ...] = (b"layer one", b"layer two"), variant: str | None = None
-) -> FakeImage:
+def make_image(architecture: str = "amd64", layers: tuple[bytes, ...] = (b"layer one", b"layer two"),
+               variant: str | None = None) -> FakeImage:
     """A small (not unpackable) image: a real config and opaque layer blobs."""
-    config_doc = {
-        "architecture": architecture,
-        "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [sha(layer) for layer in layers]},
-        "config": {},
-    }
+    config_doc = {"architecture": architecture, "os": "linux",
+                  "rootfs": {"type": "layers", "diff_ids": [sha(layer) for layer in layers]},
+                  "config": {}}
     if variant:
         config_doc["variant"] = variant
     config = json.dumps(config_doc).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": sha(config),
-                "size": len(config),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha(layer), "size": len(layer)}
-                for layer in layers
-            ],
-        }
-    ).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config),
+                   "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha(layer),
+                    "size": len(layer)} for layer in layers],
+    }).encode()
     return FakeImage(config, list(layers), manifest)
 
 
@@ -280,16 +261,16 @@ def publish(registry: FakeRegistry, repository: str, tag: str | None, image: Fak
     return registry.add_manifest(repository, tag, OCI_MANIFEST, image.manifest)
 
 
-def publish_index(registry: FakeRegistry, repository: str, tag: str, images: list[tuple[FakeImage, str]]) -> str:
+def publish_index(registry: FakeRegistry, repository: str, tag: str,
+                  images: list[tuple[FakeImage, str]]) -> str:
     """Publish each image and an index naming them by platform (``linux/arm64/v8``)."""
     entries = []
     for image, platform in images:
         publish(registry, repository, None, image)
         os_name, arch, *variant = platform.split("/")
         plat = {"architecture": arch, "os": os_name, **({"variant": variant[0]} if variant else {})}
-        entries.append(
-            {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest), "platform": plat}
-        )
+        entries.append({"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest),
+                        "platform": plat})
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
     return registry.add_manifest(repository, tag, OCI_INDEX, index)
 

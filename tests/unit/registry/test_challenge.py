@@ -11,11 +11,8 @@ def test_bearer_challenge_parameters() -> None:
     )
     assert challenge == Challenge(
         "bearer",
-        {
-            "realm": "https://auth.docker.io/token",
-            "service": "registry.docker.io",
-            "scope": "repository:samalba/my-app:pull,push",
-        },
+        {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
+         "scope": "repository:samalba/my-app:pull,push"},
     )
 
 
@@ -34,7 +31,5 @@ def test_empty_header_is_no_challenge() -> None:
 def test_scopes_merge_per_repository() -> None:
     scopes = ["repository:a:pull", "repository:a:push", "repository:b:pull", "registry:catalog:*"]
     assert merge_scopes(scopes) == [
-        "registry:catalog:*",
-        "repository:a:pull,push",
-        "repository:b:pull",
+        "registry:catalog:*", "repository:a:pull,push", "repository:b:pull",
     ]

@@ -23,13 +23,8 @@ from tests.unit.registry.fake_registry import FakeRegistry, make_image, publish
 
 
 def client_for(fake: FakeRegistry, credentials: Credentials | None = None) -> RegistryClient:
-    return RegistryClient(
-        fake.host,
-        Endpoint(f"https://{fake.host}"),
-        credentials=credentials,
-        use_saved_credentials=False,
-        transport=fake.transport(),
-    )
+    return RegistryClient(fake.host, Endpoint(f"https://{fake.host}"), credentials=credentials,
+                          use_saved_credentials=False, transport=fake.transport())
 
 
 @pytest.mark.parametrize(
@@ -43,7 +38,9 @@ def client_for(fake: FakeRegistry, credentials: Credentials | None = None) -> Re
         (503, RegistryServerError, "retry later"),
     ],
 )
-def test_each_failure_status_says_what_to_do(status: int, error: type[RegistryError], hint_fragment: str) -> None:
+def test_each_failure_status_says_what_to_do(
+    status: int, error: type[RegistryError], hint_fragment: str
+) -> None:
     fake = FakeRegistry(status={r"/manifests/": status})
     with client_for(fake) as client, pytest.raises(error) as caught:
         client.get_manifest("team/app", "1.0")
@@ -57,9 +54,8 @@ def test_unreachable_registry_is_a_clear_error() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    client = RegistryClient(
-        "down:5000", Endpoint("http://down:5000"), use_saved_credentials=False, transport=httpx.MockTransport(refuse)
-    )
+    client = RegistryClient("down:5000", Endpoint("http://down:5000"), use_saved_credentials=False,
+                            transport=httpx.MockTransport(refuse))
     with client, pytest.raises(RegistryUnreachableError, match="cannot reach http://down:5000") as caught:
         client.ping()
     assert "./lab up" in caught.value.hint
@@ -67,12 +63,8 @@ def test_unreachable_registry_is_a_clear_error() -> None:
 
 def test_schema1_manifests_are_refused_with_the_reason() -> None:
     fake = FakeRegistry()
-    fake.add_manifest(
-        "old/app",
-        "v1",
-        "application/vnd.docker.distribution.manifest.v1+prettyjws",
-        json.dumps({"schemaVersion": 1, "name": "old/app", "fsLayers": []}).encode(),
-    )
+    fake.add_manifest("old/app", "v1", "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                      json.dumps({"schemaVersion": 1, "name": "old/app", "fsLayers": []}).encode())
     with client_for(fake) as client, pytest.raises(UnsupportedManifestError, match="schema 1") as caught:
         client.get_manifest("old/app", "v1")
     assert "signatures" in caught.value.message
@@ -121,8 +113,7 @@ def test_bearer_tokens_cover_every_scope_asked_for() -> None:
     assert fake.token_requests[0].get("scope") is None  # /v2/ needs no scope
     assert fake.token_requests[1]["scope"] == ["repository:team/app:pull"]
     assert sorted(fake.token_requests[-1]["scope"]) == [
-        "repository:team/app:pull",
-        "repository:team/other:pull,push",
+        "repository:team/app:pull", "repository:team/other:pull,push",
     ]
 
 

@@ -47,7 +47,8 @@ def test_forget_removes_only_that_registry(labcore_root: Path) -> None:
     assert lookup_credentials("b:2") == Credentials("v", "q")
 
 
-def test_labcore_auth_env_moves_the_file(labcore_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_labcore_auth_env_moves_the_file(labcore_root: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABCORE_AUTH", str(tmp_path / "elsewhere"))
     save_credentials("r:1", Credentials("u", "p"))
     assert (tmp_path / "elsewhere" / "config.json").is_file()

@@ -8,9 +8,8 @@ from labcore.errors import UsageError
 from labcore.registry.hosts import Endpoint, load_hosts
 
 
-def test_defaults_mirror_docker_hub_through_the_lab_registry(
-    labcore_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_defaults_mirror_docker_hub_through_the_lab_registry(labcore_root: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABCORE_REGISTRY", "127.0.0.1:5999")
     hosts = load_hosts()
     assert hosts.pull_endpoints("docker.io") == [
@@ -34,9 +33,7 @@ def test_registries_json_sets_mirrors_and_insecure_hosts(labcore_root: Path) -> 
     )
     hosts = load_hosts()
     assert [e.base_url for e in hosts.pull_endpoints("quay.io")] == [
-        "http://10.0.0.1:5000",
-        "https://m.example",
-        "https://quay.io",
+        "http://10.0.0.1:5000", "https://m.example", "https://quay.io",
     ]
     assert hosts.origin("10.0.0.1:5000").base_url == "http://10.0.0.1:5000"
     # a file without a docker.io mirror means docker.io goes straight to the origin

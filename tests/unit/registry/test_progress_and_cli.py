@@ -54,7 +54,9 @@ def test_logout_without_credentials_says_so(labcore_root: Path, capsys: pytest.C
     assert "No credentials" in capsys.readouterr().out
 
 
-def test_bad_reference_is_reported_with_a_hint(labcore_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_reference_is_reported_with_a_hint(
+    labcore_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["pull", "-q", "Bad/UPPER"]) == 1
     err = capsys.readouterr().err
     assert "Bad/UPPER" in err

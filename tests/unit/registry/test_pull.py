@@ -59,20 +59,17 @@ def test_index_pull_picks_the_host_platform_and_platform_flag_picks_another(stor
     host = host_platform().architecture
     other = "arm64" if host != "arm64" else "amd64"
     mine, theirs = make_image(host, (b"mine",)), make_image(other, (b"theirs",))
-    index_digest = publish_index(fake, "multi", "latest", [(theirs, f"linux/{other}"), (mine, f"linux/{host}")])
+    index_digest = publish_index(
+        fake, "multi", "latest", [(theirs, f"linux/{other}"), (mine, f"linux/{host}")]
+    )
 
     result = pull_image("registry.test/multi", store=store, hosts=HOSTS, transport=fake.transport())
     assert str(result.digest) == index_digest
     assert str(result.manifest_digest) == mine.digest
     assert store.resolve("registry.test/multi").manifest.layers[0].digest == Digest.of_bytes(b"mine")
 
-    result = pull_image(
-        "registry.test/multi",
-        platform=parse_platform(f"linux/{other}"),
-        store=store,
-        hosts=HOSTS,
-        transport=fake.transport(),
-    )
+    result = pull_image("registry.test/multi", platform=parse_platform(f"linux/{other}"), store=store,
+                        hosts=HOSTS, transport=fake.transport())
     assert str(result.manifest_digest) == theirs.digest
     assert store.resolve("registry.test/multi").manifest.layers[0].digest == Digest.of_bytes(b"theirs")
 
@@ -81,13 +78,8 @@ def test_arm64_v8_variant_matches_an_entry_without_variant(store: Store) -> None
     fake = FakeRegistry()
     amd, arm = make_image("amd64", (b"a",)), make_image("arm64", (b"b",), variant="v8")
     publish_index(fake, "multi", "1", [(amd, "linux/amd64"), (arm, "linux/arm64/v8")])
-    result = pull_image(
-        "registry.test/multi:1",
-        platform=parse_platform("linux/arm64"),
-        store=store,
-        hosts=HOSTS,
-        transport=fake.transport(),
-    )
+    result = pull_image("registry.test/multi:1", platform=parse_platform("linux/arm64"), store=store,
+                        hosts=HOSTS, transport=fake.transport())
     assert str(result.manifest_digest) == arm.digest
 
 
@@ -95,13 +87,8 @@ def test_unknown_platform_lists_what_is_offered(store: Store) -> None:
     fake = FakeRegistry()
     publish_index(fake, "multi", "1", [(make_image("amd64"), "linux/amd64")])
     with pytest.raises(RegistryNotFoundError, match=r"offered: linux/amd64") as caught:
-        pull_image(
-            "registry.test/multi:1",
-            platform=parse_platform("linux/s390x"),
-            store=store,
-            hosts=HOSTS,
-            transport=fake.transport(),
-        )
+        pull_image("registry.test/multi:1", platform=parse_platform("linux/s390x"), store=store,
+                   hosts=HOSTS, transport=fake.transport())
     assert "--platform" in caught.value.hint
 
 
@@ -138,7 +125,8 @@ def test_pull_by_digest_names_the_image_by_digest(store: Store) -> None:
     fake = FakeRegistry()
     image = make_image()
     publish(fake, "app", None, image)
-    result = pull_image(f"registry.test/app@{image.digest}", store=store, hosts=HOSTS, transport=fake.transport())
+    result = pull_image(f"registry.test/app@{image.digest}", store=store, hosts=HOSTS,
+                        transport=fake.transport())
     assert str(result.digest) == image.digest
     assert str(store.resolve(f"registry.test/app@{image.digest}").digest) == image.digest
 

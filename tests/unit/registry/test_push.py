@@ -27,16 +27,8 @@ def test_push_modes_deliver_identical_content(store: Store, mode: UploadMode, pa
     fake = FakeRegistry()
     image = make_image(layers=(b"a" * 10, b"b" * 1000))
     store_image(store, image, "app:1")
-    result = push_image(
-        "app:1",
-        "registry.test/team/app:v1",
-        store=store,
-        hosts=HOSTS,
-        transport=fake.transport(),
-        mode=mode,
-        chunk_size=300,
-        jobs=1,
-    )
+    result = push_image("app:1", "registry.test/team/app:v1", store=store, hosts=HOSTS,
+                        transport=fake.transport(), mode=mode, chunk_size=300, jobs=1)
     assert str(result.digest) == image.digest
     assert result.uploaded == 3
     assert fake.manifests[("team/app", "v1")] == (OCI_MANIFEST, image.manifest)
@@ -64,9 +56,8 @@ def test_blobs_are_mounted_from_a_repository_pulled_from_the_same_registry(store
     image = make_image()
     publish(fake, "base/image", "1", image)
     pull_image("registry.test/base/image:1", store=store, hosts=HOSTS, transport=fake.transport())
-    result = push_image(
-        "registry.test/base/image:1", "registry.test/mine/copy:1", store=store, hosts=HOSTS, transport=fake.transport()
-    )
+    result = push_image("registry.test/base/image:1", "registry.test/mine/copy:1", store=store, hosts=HOSTS,
+                        transport=fake.transport())
     assert (result.mounted, result.uploaded) == (3, 0)
     assert not any(m == "PATCH" for m, _ in fake.log)
     assert any("repository:base/image:pull" in req.get("scope", []) for req in fake.token_requests)
@@ -77,9 +68,8 @@ def test_explicit_mount_source(store: Store) -> None:
     image = make_image()
     publish(fake, "elsewhere", "1", image)
     store_image(store, image, "app:1")
-    result = push_image(
-        "app:1", "registry.test/app:1", store=store, hosts=HOSTS, transport=fake.transport(), mount_from=["elsewhere"]
-    )
+    result = push_image("app:1", "registry.test/app:1", store=store, hosts=HOSTS, transport=fake.transport(),
+                        mount_from=["elsewhere"])
     assert result.mounted == 3
 
 
@@ -90,9 +80,8 @@ def test_push_by_digest_and_untagged_image_needs_a_target(store: Store) -> None:
     image_id = str(Digest.of_bytes(image.config))
     with pytest.raises(UsageError, match="no name"):
         push_image(image_id, store=store, hosts=HOSTS, transport=fake.transport())
-    result = push_image(
-        image_id, f"registry.test/app@{image.digest}", store=store, hosts=HOSTS, transport=fake.transport()
-    )
+    result = push_image(image_id, f"registry.test/app@{image.digest}", store=store, hosts=HOSTS,
+                        transport=fake.transport())
     assert str(result.digest) == image.digest
     assert ("app", image.digest) in fake.manifests
 

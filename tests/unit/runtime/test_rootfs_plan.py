@@ -32,7 +32,9 @@ def test_default_plan_is_dockers_layout(tmp_path: Path) -> None:
             MountStep("mount", str(tmp_path / "dev" / name), f"/dev/{name}", None, MountFlag.BIND)
         ]
     pts = _mounts_at(steps, tmp_path / "dev/pts")[0]
-    assert pts.fstype == "devpts" and "newinstance" in (pts.data or "") and "ptmxmode=0666" in (pts.data or "")
+    assert (
+        pts.fstype == "devpts" and "newinstance" in (pts.data or "") and "ptmxmode=0666" in (pts.data or "")
+    )
     links = {step.target: step.source for step in steps if step.kind == "symlink"}
     assert links[str(tmp_path / "dev/ptmx")] == "pts/ptmx"
     assert links[str(tmp_path / "dev/fd")] == "/proc/self/fd"
@@ -78,7 +80,9 @@ def test_user_bind_mount_gets_its_flags_and_nodev(tmp_path: Path) -> None:
 
 
 def test_user_tmpfs_options_become_data(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, mounts=(MountSpec("/scratch", "tmpfs", "tmpfs", ("nosuid", "size=1m", "mode=1777")),))
+    spec = _spec(
+        tmp_path, mounts=(MountSpec("/scratch", "tmpfs", "tmpfs", ("nosuid", "size=1m", "mode=1777")),)
+    )
     steps = plan_rootfs(spec, new_netns=True, userns=False, console=None)
     mount = _mounts_at(steps, tmp_path / "scratch")[0]
     assert (mount.fstype, mount.data) == ("tmpfs", "size=1m,mode=1777")
@@ -120,7 +124,9 @@ def test_read_only_root_is_remounted_after_every_mount_point_exists(tmp_path: Pa
     spec = _spec(tmp_path, readonly_rootfs=True, mounts=(MountSpec("/scratch", "tmpfs", "tmpfs"),))
     steps = plan_rootfs(spec, new_netns=True, userns=False, console=None)
     remounts = [
-        index for index, step in enumerate(steps) if step == MountStep("remount", str(tmp_path), flags=MountFlag.RDONLY)
+        index
+        for index, step in enumerate(steps)
+        if step == MountStep("remount", str(tmp_path), flags=MountFlag.RDONLY)
     ]
     creations = [index for index, step in enumerate(steps) if step.kind in ("mkdir", "mkfile", "symlink")]
     assert len(remounts) == 1
