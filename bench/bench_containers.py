@@ -144,7 +144,7 @@ def main() -> int:
     lines = [
         "# Containers: start and finish `true` (busybox)",
         "",
-        f"Command: `sudo .venv/bin/python bench/bench_containers.py --runs {options.runs}` "
+        f"Command (as root): `.venv/bin/python bench/bench_containers.py --runs {options.runs}` "
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         f"Host: Linux {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
