@@ -438,9 +438,22 @@ def serve(path: str | None = None) -> int:
             if pid_file.read_text().strip() == str(os.getpid()):
                 pid_file.unlink()
     if reload:
-        command = [sys.executable, "-m", "labcore.cli.main", "server", "run", "--socket", socket_path]
-        os.execv(sys.executable, command)  # noqa: S606 - the same interpreter, now loading the new code
+        os.execv(sys.executable, _server_command(socket_path))  # noqa: S606 - this interpreter, the new code
     return 0
+
+
+def _server_command(socket_path: str) -> list[str]:
+    return [sys.executable, "-m", "labcore.cli.main", "server", "run", "--socket", socket_path]
+
+
+def _wait_until(condition: Any, seconds: float) -> bool:
+    """Poll ``condition()`` until it is true (True) or ``seconds`` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -451,7 +464,7 @@ def _start(args: argparse.Namespace) -> int:
         return 0
     log = Path(socket_path).with_name("cli-server.log")
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "labcore.cli.main", "server", "run", "--socket", socket_path]
+    command = _server_command(socket_path)
     child = os.fork()
     if child == 0:  # pragma: no cover - the daemonizing fork leaves through os._exec/_exit
         try:
@@ -468,13 +481,10 @@ def _start(args: argparse.Namespace) -> int:
         finally:
             os._exit(0)
     os.waitpid(child, 0)
-    deadline = time.monotonic() + 30
-    while (pid := running_server(socket_path)) is None:
-        if time.monotonic() > deadline:
-            print(f"labcore server: did not start; see {log}", file=sys.stderr)
-            return 1
-        time.sleep(0.02)
-    print(f"labcore server: listening on {socket_path} (pid {pid})")
+    if not _wait_until(lambda: running_server(socket_path) is not None, 30):
+        print(f"labcore server: did not start; see {log}", file=sys.stderr)
+        return 1
+    print(f"labcore server: listening on {socket_path} (pid {running_server(socket_path)})")
     return 0
 
 
@@ -485,22 +495,20 @@ def _stop(args: argparse.Namespace) -> int:
         print("labcore server: not running")
         return 0
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while running_server(socket_path) is not None or _alive(pid):
-        if time.monotonic() > deadline:
-            print(f"labcore server: pid {pid} did not stop", file=sys.stderr)
-            return 1
-        time.sleep(0.02)
+    if not _wait_until(lambda: running_server(socket_path) is None and not _alive(pid), 30):
+        print(f"labcore server: pid {pid} did not stop", file=sys.stderr)
+        return 1
     print(f"labcore server: stopped (pid {pid})")
     return 0
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent to reap it does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
 
 
 def _status(args: argparse.Namespace) -> int:
