@@ -110,7 +110,7 @@ class _Server:
         self._fork_spare()
 
     def serve(self) -> bool:
-        """Serve until asked to stop (False) or until the code changed and every worker ended (True)."""
+        """Serve until the code changed and every worker has ended (True); SIGTERM ends it earlier."""
         while self.accepting or self.workers:
             for key, _ in self.selector.select():
                 if key.data is None:
@@ -133,12 +133,11 @@ class _Server:
                 os.unlink(self.path)
         if self.spare is not None:
             pid, pidfd, channel = self.spare
-            self._forget_spare()
-            channel.close()  # end of file: the spare leaves without running anything
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError):  # it may be prefaulting: no need to wait for that
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            self._forget_spare()
+            channel.close()
             os.waitpid(pid, 0)
-            os.close(pidfd)
 
     def _fork_spare(self) -> None:
         """Fork the worker for the next command, which prefaults its memory while it waits."""

@@ -38,6 +38,8 @@ def command_server() -> Iterator[int]:
         stopped = _labcore("server", "stop")
         assert stopped.returncode == 0, stopped.stderr
         assert running_server() is None and not Path(server_socket_path()).exists()
+        log = Path(server_socket_path()).with_name("cli-server.log").read_text()
+        assert "Traceback" not in log, log
 
 
 def test_status_says_whether_it_runs(command_server: int) -> None:
