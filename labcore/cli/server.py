@@ -106,7 +106,6 @@ class _Server:
         self.spare: tuple[int, int, socket.socket] | None = None  # (pid, pidfd, channel) of the next worker
         self.spare_ready = False  # it has prefaulted its memory and waits for a request
         self.accepting = True
-        self.served = 0
         self._fork_spare()
 
     def serve(self) -> bool:
@@ -248,7 +247,6 @@ class _Server:
             if pid == 0:  # pragma: no cover - the worker leaves through os._exit
                 _run_worker(self, fds, (argv, cwd, environ, umask))
         _close_all(fds)
-        self.served += 1
         pidfd = os.pidfd_open(pid)
         self.workers[pidfd] = (pid, client)
         self.selector.register(pidfd, selectors.EVENT_READ, "worker")
@@ -303,11 +301,8 @@ def _preload() -> None:
     import labcore.image.snapshots
     import labcore.image.store  # noqa: F401
     from labcore.container import supervisor
-    from labcore.runtime.cgroups import _implementation, cgroup_mode  # noqa: F401
 
-    supervisor._preload()
-    with contextlib.suppress(OSError):
-        _implementation(Path("/sys/fs/cgroup"))
+    supervisor.preload()
 
 
 def _leave_server(server: _Server) -> None:

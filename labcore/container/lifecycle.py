@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labcore.container import reaper
-from labcore.container.errors import ContainerStartError, NameInUseError
+from labcore.container.errors import ContainerNotFoundError, ContainerStartError, NameInUseError
 from labcore.container.flags import merge_env, parse_cpus, parse_env, parse_memory, parse_pids_limit
 from labcore.container.lookup import all_records, resolve
 from labcore.container.mounts import resolve_mounts
@@ -392,6 +392,11 @@ def wait(container: str | Container, timeout: float | None = None) -> int:
         if derive_status(state) is not Status.RUNNING and (state is None or not _supervisor_alive(state)):
             reaper.reap()
             state = load_state(paths)
+            if state is None and record.auto_remove:
+                raise ContainerNotFoundError(
+                    f"no such container: {record.name} (run with --rm, it was removed when it exited)",
+                    hint="wait for a --rm container while it runs, or run it without --rm",
+                )
             if state is None:
                 raise UsageError(f"container {record.name} was never started", hint="start it with `labcore start`")
             return state.exit_code if state.exit_code is not None else 255

@@ -59,6 +59,7 @@ __all__ = [
     "control_address",
     "launch",
     "main",
+    "preload",
     "request",
     "run_in_foreground",
     "wait_for_exit",
@@ -126,7 +127,7 @@ def launch(
     Python start-up takes. The fork gets a session of its own, only the file descriptors it
     needs, and forks once more so that it is re-parented away from the caller.
     """
-    _preload()
+    preload()
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     ready_read, ready_write = os.pipe()
     # copies above 2: the supervisor's own 0, 1 and 2 become /dev/null and its diagnostics file
@@ -212,7 +213,7 @@ def run_in_foreground(
     )
 
 
-def _preload() -> None:
+def preload() -> None:
     """Import and load once, in the caller, what every supervisor needs.
 
     Each supervisor is a fork of the caller: what the caller has loaded, every supervisor (and
@@ -224,11 +225,15 @@ def _preload() -> None:
     import labcore.container.teardown
     import labcore.container.users
     import labcore.linux.subreaper
+    import labcore.runtime.cgroups_v1
+    import labcore.runtime.cgroups_v2
     import labcore.runtime.init
     import labcore.runtime.process  # noqa: F401
+    from labcore.linux import capabilities
     from labcore.linux._libc import libc
 
     libc()
+    capabilities.last_cap()  # read once, cached
 
 
 def _become_supervisor(options: argparse.Namespace, diagnostics: int, passed: list[int]) -> None:
@@ -318,6 +323,7 @@ class _Supervisor:
         self.attach_out: dict[str, int | None] = {"stdout": options.stdout_fd, "stderr": options.stderr_fd}
         self.init: Any = None
         self.init_fields: dict[str, Any] = {}
+        self.listener: socket.socket | None = None
         self.started = False
         self.exit_code: int | None = None
 
@@ -491,8 +497,30 @@ class _Supervisor:
         if self.init is not None:
             self.init.kill(signal.SIGINT if self.interrupts == 1 else signal.SIGKILL)
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _take_late_waiters(self) -> None:
+        """Queue the ``wait`` requests that arrived while the container was being torn down.
+
+        The control socket stays open until the exit is known and everything is cleaned up, so
+        that a ``wait`` sent after the exit, even of a ``--rm`` container about to vanish, gets
+        the exit code rather than a connection refused.
+        """
+        if self.listener is None:
+            return
+        self.listener.setblocking(False)
+        while True:
+            try:
+                self._accept(self.listener, late=True)
+            except (BlockingIOError, InterruptedError):
+                return
+
+    def _close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    def _accept(self, listener: socket.socket, *, late: bool = False) -> None:
         connection, _ = listener.accept()
+        connection.setblocking(True)
         credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _, uid, _ = struct.unpack("3i", credentials)
         if uid != os.getuid():
@@ -511,7 +539,9 @@ class _Supervisor:
             connection.close()
             return
         command = message.get("cmd")
-        if command == "start":
+        if late and command != "wait":
+            self._reply(connection, {"ok": False, "message": "the container has stopped"})
+        elif command == "start":
             self._reply(connection, self.start())
         elif command == "wait":
             self.waiters.append(connection)
@@ -621,6 +651,8 @@ class _Supervisor:
                 delete_container_files(self.paths, self.record, remove_anonymous_volumes=True)
         reply = {"StatusCode": code, "OOMKilled": oom, "Error": error or state.error or ""}
         self.final_reply = reply
+        self._take_late_waiters()
+        self._close_listener()
         for waiter in self.waiters:
             self._reply(waiter, reply)
         if self.options.exit_fd is not None:
@@ -649,6 +681,7 @@ class _Supervisor:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         listener.bind(control_address(self.paths))
         listener.listen(16)
+        self.listener = listener
         self.log = LogWriter(self.paths.log_file)
         try:
             self.create()
@@ -662,7 +695,6 @@ class _Supervisor:
             self.failure = {"ok": False, "type": type(error).__name__, "message": message,
                             "hint": getattr(error, "hint", "")}  # fmt: skip
             self.report_ready(self.failure)
-            listener.close()
             self.finish(125, error=message)
             if interrupted:
                 raise
@@ -682,9 +714,12 @@ class _Supervisor:
             self.exit_code = self._reap_init()
             raise
         finally:
-            listener.close()
+            with contextlib.suppress(KeyError):  # from here on, finish() answers it
+                self.selector.unregister(listener)
             if self.foreground and self.exit_code is not None and not self.final_reply:
                 self.finish(self.exit_code)
+            if self.final_reply:
+                self._close_listener()
         if not self.final_reply:
             self.finish(self.exit_code if self.exit_code is not None else 255)
         return 0
