@@ -202,6 +202,26 @@ class LabcoreCli(Tool):
         return len(REUSE_MARK.findall(run_tool([str(LABCORE), *self.arguments()], env=self.env)))
 
 
+class LabcoreServedCli(LabcoreCli):
+    """The ``labcore build`` command with a command server (``labcore server``) running for its root."""
+
+    def __init__(self, roots: LabcoreRoots, context: Path, pycache: Path) -> None:
+        self.server_env: dict[str, str] | None = None
+        super().__init__(roots, context, pycache)
+        self.name = "labcore build (with labcore server)"
+
+    def reset(self) -> None:
+        self.close()
+        super().reset()
+        self.server_env = dict(self.env)
+        run_tool([str(LABCORE), "server", "start"], env=self.server_env)  # untimed, as the cache reset
+
+    def close(self) -> None:
+        if self.server_env is not None:
+            run_tool([str(LABCORE), "server", "stop"], env=self.server_env)
+            self.server_env = None
+
+
 class Buildah(Tool):
     """``buildah bud --layers --isolation chroot`` with overlay storage under a temporary directory."""
 
@@ -518,7 +538,8 @@ def main() -> int:
         archive = work / "busybox.tar"
         save_images(["busybox:latest"], archive)
         cli = LabcoreCli(roots, context, pycache=work / "pycache")
-        tools += [LabcoreApi(roots, context), cli, LabcoreCli(roots, context, pycache=None)]
+        tools += [LabcoreApi(roots, context), cli, LabcoreServedCli(roots, context, pycache=work / "pycache"),
+                  LabcoreCli(roots, context, pycache=None)]
         if "buildah" not in args.skip and shutil.which("buildah"):
             tools.append(Buildah(work / "buildah", roots.store, context))
         with contextlib.ExitStack() as stack:
