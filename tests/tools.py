@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,38 @@ def listening_addresses(port: int) -> set[str]:
                         words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
                         found.add(socket.inet_ntop(socket.AF_INET6, words))
     return found
+
+
+def run_on_terminal(argv: list[str], keys: bytes = b"") -> tuple[int, bytes]:
+    """Run the labcore CLI with a new pty as its terminal; return (exit code, everything it printed)."""
+    master, slave = os.openpty()
+    try:
+        process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=os.environ, start_new_session=True
+        )
+    finally:
+        os.close(slave)
+    output = b""
+    try:
+        if keys:
+            os.write(master, keys)
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the last holder of the terminal closed it
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(master)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    return code, output

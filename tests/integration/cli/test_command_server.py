@@ -15,6 +15,7 @@ import pytest
 import labcore.container as containers
 from labcore.cli.launcher import server_socket_path
 from labcore.cli.server import running_server
+from tests.tools import run_on_terminal
 
 pytestmark = [pytest.mark.root, pytest.mark.integration]
 
@@ -155,3 +156,10 @@ def test_a_spare_worker_waits_and_a_killed_one_is_replaced(command_server: int, 
         time.sleep(0.02)
     result = _labcore("run", "--rm", busybox, "echo", "still served")
     assert (result.returncode, result.stdout) == (0, "still served\n")
+
+
+def test_a_terminal_is_passed_through(command_server: int, busybox: str) -> None:
+    script = "test -t 0 && test -t 1 && echo is-a-tty; read line; echo got:$line; exit 6"
+    code, output = run_on_terminal([*LAUNCHER, "run", "--rm", "-it", busybox, "sh", "-c", script], keys=b"typed\n")
+    assert code == 6, output
+    assert b"is-a-tty" in output and b"got:typed" in output

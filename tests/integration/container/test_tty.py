@@ -1,53 +1,16 @@
-import os
-import select
-import subprocess
 import sys
 
 import pytest
 
 import labcore.container as containers
+from tests.tools import run_on_terminal
 
 pytestmark = [pytest.mark.root, pytest.mark.integration]
 
 
-def _run_on_terminal(argv, keys=b""):
-    """Run the labcore CLI with a new pty as its terminal; return (exit code, everything it printed)."""
-    master, slave = os.openpty()
-    try:
-        process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=os.environ, start_new_session=True
-        )
-    finally:
-        os.close(slave)
-    output = b""
-    try:
-        if keys:
-            os.write(master, keys)
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the last holder of the terminal closed it
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        os.close(master)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-    return code, output
-
-
 def test_run_t_gives_the_container_a_terminal(busybox):
     script = "test -t 0 && test -t 1 && echo is-a-tty; exit 6"
-    code, output = _run_on_terminal(
+    code, output = run_on_terminal(
         [sys.executable, "-m", "labcore.cli.main", "run", "--rm", "-t", busybox, "sh", "-c", script]
     )
     assert code == 6
@@ -68,7 +31,7 @@ def test_run_it_relays_keys_to_the_shell(busybox):
         "-c",
         "read line; echo got-$line",
     ]
-    code, output = _run_on_terminal(argv, keys=b"abc\r")
+    code, output = run_on_terminal(argv, keys=b"abc\r")
     assert code == 0
     assert b"got-abc" in output
 
@@ -76,6 +39,6 @@ def test_run_it_relays_keys_to_the_shell(busybox):
 def test_exec_t_terminal_lives_in_the_container(busybox):
     container = containers.run(busybox, ["sleep", "60"], detach=True)
     argv = [sys.executable, "-m", "labcore.cli.main", "exec", "-t", container.id, "tty"]
-    code, output = _run_on_terminal(argv)
+    code, output = run_on_terminal(argv)
     assert code == 0
     assert b"/dev/pts/" in output  # the name resolves inside the container's own devpts
