@@ -102,7 +102,8 @@ def _through_server(argv: Sequence[str]) -> int | None:
             os.umask(umask)
             request = encode_request(argv, os.getcwd(), dict(os.environ), umask)
             fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))  # a C int[3]
-            sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+            sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+            sock.sendall(request[sent:])  # the rest of a very large environment, if any
         except (OSError, ValueError):
             return None  # no server, or nothing it could take: run here
         pending = bytearray()

@@ -163,3 +163,10 @@ def test_a_terminal_is_passed_through(command_server: int, busybox: str) -> None
     code, output = run_on_terminal([*LAUNCHER, "run", "--rm", "-it", busybox, "sh", "-c", script], keys=b"typed\n")
     assert code == 6, output
     assert b"is-a-tty" in output and b"got:typed" in output
+
+
+def test_a_large_environment_arrives_whole(command_server: int, busybox: str) -> None:
+    # 300 kB in all, more than a Unix socket's buffer: the request arrives in pieces
+    environment = dict(os.environ, **{f"BIG{number}": str(number) * 100_000 for number in range(3)})
+    result = _labcore("run", "--rm", "-e", "BIG2", busybox, "sh", "-c", 'echo "${#BIG2} ${BIG2:0:3}"', env=environment)
+    assert (result.returncode, result.stdout) == (0, "100000 222\n")
