@@ -123,7 +123,10 @@ def _through_server(argv: Sequence[str]) -> int | None:
             signal.signal(getattr(signal, name), forward)
         last = _read_line(sock, pending)
         if last is None or not last.startswith(b"exit "):
-            sys.stderr.write("labcore: the command server went away while it ran the command\n")
+            sys.stderr.write(
+                "labcore: the command server went away while it ran the command\n"
+                "hint: see cli-server.log beside its socket; LABCORE_NO_SERVER=1 runs commands without it\n"
+            )
             return 125
         return int(last[5:])
     finally:

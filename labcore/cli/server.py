@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from labcore.cli.launcher import decode_request, server_socket_path
+from labcore.linux.proc import is_alive
 
 __all__ = ["register", "serve", "source_fingerprint"]
 
@@ -489,20 +490,11 @@ def _stop(args: argparse.Namespace) -> int:
         print("labcore server: not running")
         return 0
     os.kill(pid, signal.SIGTERM)
-    if not _wait_until(lambda: running_server(socket_path) is None and not _alive(pid), 30):
-        print(f"labcore server: pid {pid} did not stop", file=sys.stderr)
+    if not _wait_until(lambda: running_server(socket_path) is None and not is_alive(pid, None), 30):
+        print(f"labcore server: pid {pid} did not stop within 30 s\nhint: kill -9 {pid}", file=sys.stderr)
         return 1
     print(f"labcore server: stopped (pid {pid})")
     return 0
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie waiting for its parent to reap it does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            return file.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -278,18 +278,11 @@ def _raise_launch_error(report: dict[str, Any], container: str) -> None:
     )
 
 
-def start(
-    container: str | Container,
-    *,
-    attach: tuple[int | None, int | None, int | None] = (None, None, None),
-    exit_fd: int | None = None,
-) -> Container:
-    """Start a created or stopped container (``docker start``); return once its command runs.
+def start(container: str | Container) -> Container:
+    """Start a created or stopped container, detached (``docker start``); return once its command runs.
 
-    ``attach`` relays the container's stdin/stdout/stderr to/from these descriptors of the caller;
-    ``exit_fd`` receives the final wait reply (see :func:`labcore.container.supervisor.launch`).
-    A command that cannot be run raises ContainerStartError with exit code 126/127 unless
-    attached (then the error goes to the attached stderr and the exit code to ``exit_fd``).
+    A forked supervisor keeps it company (see :func:`start_attached` for the attached form). A
+    command that cannot be run raises ContainerStartError with exit code 126/127.
     """
     reaper.reap()
     record = resolve(container if isinstance(container, str) else container.id)
@@ -299,10 +292,10 @@ def start(
         require(derive_status(previous), "start", record.name)
     if previous is not None:
         _wait_for_supervisor(previous, paths, None)  # the last run's teardown must not race our mount
-    result = launch(paths, start=True, attach=attach, exit_fd=exit_fd)
+    result = launch(paths, start=True)
     if not result.ok:
         _raise_launch_error(result.error, record.name)
-    if result.start and not result.start.get("ok") and attach[2] is None and exit_fd is None:
+    if result.start and not result.start.get("ok"):
         _raise_launch_error(result.start, record.name)
     return Container(record.id, record.name, result.supervisor_pid)
 

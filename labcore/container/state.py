@@ -23,6 +23,7 @@ from typing import Any
 
 from labcore.config import settings
 from labcore.container.errors import IllegalStateError
+from labcore.linux import proc
 
 __all__ = [
     "ContainerPaths",
@@ -35,7 +36,6 @@ __all__ = [
     "locked",
     "needs_reaping",
     "now_rfc3339",
-    "process_start_time",
     "require",
     "update_state",
 ]
@@ -246,25 +246,9 @@ def update_state(paths: ContainerPaths, **changes: Any) -> RuntimeState:
         return state
 
 
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of ``/proc/PID/stat`` (start time in clock ticks since boot), or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as file:
-            stat = file.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    after_name = stat[stat.rindex(")") + 2 :].split()
-    if after_name[0] in ("Z", "X"):
-        return None  # a zombie has finished; only its exit status is left
-    return int(after_name[19])
-
-
 def is_alive(pid: int | None, start_time: int | None) -> bool:
-    """Whether ``pid`` exists, is not a zombie, and is the same process (same start time)."""
-    if pid is None:
-        return False
-    current = process_start_time(pid)
-    return current is not None and (start_time is None or current == start_time)
+    """Whether ``pid`` exists, is not a zombie, and is the same process (same start time, if known)."""
+    return pid is not None and proc.is_alive(pid, start_time)
 
 
 def derive_status(state: RuntimeState | None) -> Status:

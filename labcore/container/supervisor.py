@@ -1,16 +1,18 @@
 """The supervisor: one small process per running container, like Docker's shim or Podman's conmon.
 
-``launch()`` forks the caller into a new session; that child forks once more and exits, so the
-supervisor is re-parented away from the caller and outlives the command that started it. The supervisor then
+For a detached container, ``launch()`` forks the caller into a new session; that child forks once
+more and exits, so the supervisor is re-parented away from the caller and outlives the command
+that started it. The supervisor then
 
 1. mounts the container's root filesystem and creates the init through :mod:`labcore.runtime`
    (namespaces, cgroup, mounts; the init waits before exec: status *created*),
 2. reports success or the error on the ready pipe, and waits for ``start`` on its control socket
    (or starts at once for ``run``),
-3. relays the init's stdout/stderr (or its pty) into the json-file log and to attached clients,
+3. relays the init's stdout/stderr (or its pty) into the json-file log (and, in the foreground,
+   to the caller's descriptors or into memory),
 4. when the init exits, records exit code, OOM state and finish time atomically, tears down the
-   cgroup and the rootfs mount, answers every ``wait`` request, and removes the container if it
-   was run with ``--rm``.
+   cgroup and the rootfs mount, removes the container if it was run with ``--rm``, and answers
+   every ``wait`` request (the control socket stays open until then).
 
 An attached ``run`` does not fork a supervisor: :func:`run_in_foreground` runs the same steps in
 the calling process, which waits anyway (as ``crun run`` does). Such a container lives as long as
@@ -47,10 +49,10 @@ from labcore.container.state import (
     RuntimeState,
     load_state,
     now_rfc3339,
-    process_start_time,
     update_state,
 )
 from labcore.errors import LabcoreError
+from labcore.linux.proc import process_start_time
 from labcore.runtime.spec import ContainerSpec, MountSpec
 
 __all__ = [
@@ -62,7 +64,6 @@ __all__ = [
     "preload",
     "request",
     "run_in_foreground",
-    "wait_for_exit",
 ]
 
 _DRAIN_SECONDS = 2.0
@@ -108,19 +109,10 @@ class LaunchResult:
     supervisor_pid: int | None = None
 
 
-def launch(
-    paths: ContainerPaths,
-    *,
-    start: bool,
-    attach: tuple[int | None, int | None, int | None] = (None, None, None),
-    exit_fd: int | None = None,
-) -> LaunchResult:
-    """Start a supervisor for the container at ``paths``; return once it is created (or failed).
+def launch(paths: ContainerPaths, *, start: bool) -> LaunchResult:
+    """Start a supervisor for the detached container at ``paths``; return once it is created (or failed).
 
-    ``attach`` are file descriptors of the caller to relay the container's stdin, stdout and stderr
-    to/from (None: not attached). With ``start`` the command is started at once (``run``).
-    ``exit_fd`` receives the final ``wait`` reply (one JSON line) once the container is gone,
-    even if it was run with ``--rm``.
+    With ``start`` the command is started at once (``run -d``, ``start``).
 
     The supervisor is forked from the caller, not started as a new interpreter: it inherits the
     modules already imported, so a container starts in milliseconds rather than in the time a
@@ -130,19 +122,12 @@ def launch(
     preload()
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     ready_read, ready_write = os.pipe()
-    # copies above 2: the supervisor's own 0, 1 and 2 become /dev/null and its diagnostics file
-    kept = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if fd is not None else None for fd in (*attach, exit_fd)]
     options = argparse.Namespace(
-        container_id=paths.container_id,
-        ready_fd=ready_write,
-        start=start,
-        stdin_fd=kept[0],
-        stdout_fd=kept[1],
-        stderr_fd=kept[2],
-        exit_fd=kept[3],
-    )
+        container_id=paths.container_id, ready_fd=ready_write, start=start, stdin_fd=None, stdout_fd=None,
+        stderr_fd=None,
+    )  # fmt: skip
     diagnostics = os.open(paths.supervisor_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    passed = [ready_write, diagnostics, *(fd for fd in kept if fd is not None)]
+    passed = [ready_write, diagnostics]
     intermediate = os.fork()
     if intermediate == 0:
         _become_supervisor(options, diagnostics, passed)  # never returns
@@ -198,7 +183,7 @@ def run_in_foreground(
     """
     options = argparse.Namespace(
         container_id=paths.container_id, ready_fd=None, start=True,
-        stdin_fd=attach[0], stdout_fd=attach[1], stderr_fd=attach[2], exit_fd=None,
+        stdin_fd=attach[0], stdout_fd=attach[1], stderr_fd=attach[2],
     )  # fmt: skip
     supervisor = _Supervisor(paths.container_id, options, foreground=True, capture=capture, record=record)
     supervisor.run()
@@ -275,23 +260,6 @@ def _become_supervisor(options: argparse.Namespace, diagnostics: int, passed: li
             traceback.print_exc()
     finally:
         os._exit(code)
-
-
-def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
-    """Wait (at most ``timeout`` s) until process ``pid`` has ended (a supervisor after its last reply)."""
-    if pid is None:
-        return
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(pidfd, selectors.EVENT_READ)
-        selector.select(timeout)
-        selector.close()
-    finally:
-        os.close(pidfd)
 
 
 class _Supervisor:
@@ -629,11 +597,6 @@ class _Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
-        if not self.foreground:  # in the foreground they are the caller's own descriptors
-            for fd in (self.options.stdin_fd, self.options.stdout_fd, self.options.stderr_fd):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
         try:
             teardown(self.paths, load_state(self.paths) or RuntimeState(), self.record.network, mark=False)
         except BaseException:
@@ -655,10 +618,6 @@ class _Supervisor:
         self._close_listener()
         for waiter in self.waiters:
             self._reply(waiter, reply)
-        if self.options.exit_fd is not None:
-            with contextlib.suppress(OSError):
-                os.write(self.options.exit_fd, json.dumps(reply).encode() + b"\n")
-            os.close(self.options.exit_fd)
 
     def run(self) -> int:
         start_time = process_start_time(os.getpid())
@@ -733,7 +692,6 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stdin-fd", type=int)
     parser.add_argument("--stdout-fd", type=int)
     parser.add_argument("--stderr-fd", type=int)
-    parser.add_argument("--exit-fd", type=int)
     return parser.parse_args(argv)
 
 

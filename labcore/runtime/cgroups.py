@@ -161,25 +161,40 @@ class Cgroup(abc.ABC):
     #: the relative name, e.g. ``labcore/ID``
     name: str
 
+    @abc.abstractmethod
+    def __init__(self, root: Path, name: str) -> None:
+        """The group ``name`` under ``root``, without touching the file system."""
+
     @staticmethod
     def create(name: str, resources: Resources, root: Path = CGROUP_ROOT) -> Cgroup:
         """Create group ``name`` under ``root`` with ``resources`` applied (v1 or v2 as the host has)."""
-        return _implementation(root).create_in(root, validate_name(name), resources)
+        group = _implementation(root)(root, validate_name(name))
+        group._make_dirs(resources)
+        try:
+            group.set_resources(resources)
+        except BaseException:
+            group.remove_dirs()
+            raise
+        return group
 
     @staticmethod
     def open(name: str, root: Path = CGROUP_ROOT) -> Cgroup:
-        """The existing group ``name`` (e.g. after a restart of the caller)."""
-        return _implementation(root).open_in(root, validate_name(name))
+        """The existing group ``name`` (e.g. after a restart of the caller); ``CgroupNotFoundError`` if missing."""
+        group = _implementation(root)(root, validate_name(name))
+        if not group._exists():
+            raise CgroupNotFoundError(
+                f"cgroup {name!r} does not exist under {root}",
+                hint="the container was removed, or never started",
+            )
+        return group
 
-    @classmethod
     @abc.abstractmethod
-    def create_in(cls, root: Path, name: str, resources: Resources) -> Cgroup:
-        """Create group ``name`` in the hierarchies under ``root`` (the version-specific part)."""
+    def _make_dirs(self, resources: Resources) -> None:
+        """Create the group's directories (and enable what ``resources`` need on the way down)."""
 
-    @classmethod
     @abc.abstractmethod
-    def open_in(cls, root: Path, name: str) -> Cgroup:
-        """Open the existing group ``name`` under ``root`` (the version-specific part)."""
+    def _exists(self) -> bool:
+        """Whether any of the group's directories exists."""
 
     @abc.abstractmethod
     def set_resources(self, resources: Resources) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from labcore.errors import SystemSetupError
 from labcore.runtime.cgroups import (
     Cgroup,
-    CgroupNotFoundError,
     CgroupStats,
     kill_pids_until_empty,
     make_group_dir,
@@ -48,29 +47,12 @@ class V1Cgroup(Cgroup):
         self.unified_base: Path | None = unified if (unified / "cgroup.controllers").exists() else None
         self.unified = self.unified_base / name if self.unified_base else None
 
-    @classmethod
-    def create_in(cls, root: Path, name: str, resources: Resources) -> V1Cgroup:
-        """Create the group in every hierarchy and apply ``resources``."""
-        group = cls(root, name)
-        for path in group._all_dirs():
+    def _make_dirs(self, resources: Resources) -> None:
+        for path in self._all_dirs():
             make_group_dir(path)
-        try:
-            group.set_resources(resources)
-        except BaseException:
-            group.remove_dirs()
-            raise
-        return group
 
-    @classmethod
-    def open_in(cls, root: Path, name: str) -> V1Cgroup:
-        """The existing group ``name``; ``NotFoundError`` when no hierarchy has it."""
-        group = cls(root, name)
-        if not any(path.is_dir() for path in group._all_dirs()):
-            raise CgroupNotFoundError(
-                f"cgroup {name!r} does not exist under {root}",
-                hint="the container was removed, or never started",
-            )
-        return group
+    def _exists(self) -> bool:
+        return any(path.is_dir() for path in self._all_dirs())
 
     def _all_dirs(self) -> list[Path]:
         unique = list(dict.fromkeys(self.dirs.values()))

@@ -8,7 +8,6 @@ from pathlib import Path
 from labcore.errors import SystemSetupError
 from labcore.runtime.cgroups import (
     Cgroup,
-    CgroupNotFoundError,
     CgroupStats,
     kill_pids_until_empty,
     make_group_dir,
@@ -48,29 +47,12 @@ class V2Cgroup(Cgroup):
         self.name = name
         self.path = root / name
 
-    @classmethod
-    def create_in(cls, root: Path, name: str, resources: Resources) -> V2Cgroup:
-        """Enable the needed controllers on the way down, create the group, apply ``resources``."""
-        group = cls(root, name)
-        group._enable_controllers(_needed_controllers(resources))
-        make_group_dir(group.path)
-        try:
-            group.set_resources(resources)
-        except BaseException:
-            group.remove_dirs()
-            raise
-        return group
+    def _make_dirs(self, resources: Resources) -> None:
+        self._enable_controllers(_needed_controllers(resources))
+        make_group_dir(self.path)
 
-    @classmethod
-    def open_in(cls, root: Path, name: str) -> V2Cgroup:
-        """The existing group ``name``; ``NotFoundError`` when it is missing."""
-        group = cls(root, name)
-        if not group.path.is_dir():
-            raise CgroupNotFoundError(
-                f"cgroup {name!r} does not exist under {root}",
-                hint="the container was removed, or never started",
-            )
-        return group
+    def _exists(self) -> bool:
+        return self.path.is_dir()
 
     def _enable_controllers(self, controllers: list[str]) -> None:
         if not controllers:

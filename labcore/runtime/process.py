@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from labcore.errors import SystemSetupError, UsageError
 from labcore.linux._libc import libc
 from labcore.linux.namespaces import Namespace, namespace_id
+from labcore.linux.proc import is_alive, process_start_time
 from labcore.runtime.cgroups import Cgroup
 from labcore.runtime.hardening import plan_privileges
 from labcore.runtime.init import InitPlan, run_intermediate
@@ -77,29 +78,6 @@ def wait_exit_code(pid: int) -> int:
         except InterruptedError:  # pragma: no cover - Python retries EINTR itself
             continue
         return exit_code_from_status(status)
-
-
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of ``/proc/PID/stat`` (start time in clock ticks since boot); None if ``pid`` is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            stat = file.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # the command name (field 2) may contain spaces and parentheses: split after its last ")"
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    return int(fields[19])
-
-
-def is_alive(pid: int, start_time: int) -> bool:
-    """Whether ``pid`` still runs and is the same process (not a reuse of the number), not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            stat = file.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    return fields[0] not in (b"Z", b"X") and int(fields[19]) == start_time
 
 
 class InitProcess:

@@ -12,11 +12,11 @@ from labcore.container.state import (
     derive_status,
     load_state,
     needs_reaping,
-    process_start_time,
     require,
     update_state,
 )
 from labcore.errors import ConflictError
+from labcore.linux.proc import process_start_time
 
 
 def test_predicates_follow_runc_and_docker():
