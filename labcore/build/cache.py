@@ -15,7 +15,7 @@ from pathlib import Path
 
 from labcore.config import settings
 from labcore.digest import Digest
-from labcore.image.atomic import write_atomic
+from labcore.fs.atomic import write_atomic
 from labcore.image.descriptor import Descriptor
 from labcore.image.record import ImageRecord
 from labcore.image.store import Store

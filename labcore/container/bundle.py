@@ -20,6 +20,7 @@ from labcore.container.lifecycle import _command
 from labcore.container.users import resolve_user
 from labcore.errors import ConflictError
 from labcore.fs.apply import apply_layer
+from labcore.fs.atomic import write_atomic
 from labcore.image.layerstream import open_layer
 from labcore.image.store import Store
 from labcore.runtime.spec import DEFAULT_CAPS, DEFAULT_ENV, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
@@ -125,11 +126,5 @@ def write_bundle(
         resolved.additional_gids,
         hostname,
     )
-    temporary = bundle / ".config.json.tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(config, file, indent=2)
-        file.write("\n")
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, bundle / "config.json")
+    write_atomic(bundle / "config.json", (json.dumps(config, indent=2) + "\n").encode())  # keys in spec order
     return bundle

@@ -12,7 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from labcore.container.state import ContainerPaths, atomic_write_json
+from labcore.container.state import ContainerPaths
+from labcore.fs.atomic import write_json_atomic
 
 __all__ = ["ContainerRecord", "MountRecord", "load_record", "save_record"]
 
@@ -96,7 +97,7 @@ class ContainerRecord:
 
 def save_record(paths: ContainerPaths, record: ContainerRecord) -> None:
     """Write the record atomically; durably unless the container is removed when it stops (``--rm``)."""
-    atomic_write_json(paths.config_file, record.to_json(), durable=not record.auto_remove)
+    write_json_atomic(paths.config_file, record.to_json(), durable=not record.auto_remove)
 
 
 def load_record(paths: ContainerPaths) -> ContainerRecord:

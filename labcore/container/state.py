@@ -23,13 +23,13 @@ from typing import Any
 
 from labcore.config import settings
 from labcore.container.errors import IllegalStateError
+from labcore.fs.atomic import write_json_atomic
 from labcore.linux import proc
 
 __all__ = [
     "ContainerPaths",
     "RuntimeState",
     "Status",
-    "atomic_write_json",
     "derive_status",
     "is_alive",
     "load_state",
@@ -191,30 +191,6 @@ def now_rfc3339() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def atomic_write_json(path: Path, data: Any, *, durable: bool = True) -> None:
-    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never a partial one.
-
-    ``durable`` also syncs the file and its directory, so the new content survives a power loss.
-    Runtime state under the run directory skips that: like runc's ``state.json`` it describes
-    processes and mounts that a reboot ends anyway, and it is rewritten several times per run.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2 if durable else None, sort_keys=True)
-        file.write("\n")
-        if durable:
-            file.flush()
-            os.fsync(file.fileno())
-    os.replace(temporary, path)
-    if durable:
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
-
 @contextlib.contextmanager
 def locked(paths: ContainerPaths) -> Iterator[None]:
     """Hold this container's exclusive lock (flock) for the duration of the block."""
@@ -242,7 +218,7 @@ def update_state(paths: ContainerPaths, **changes: Any) -> RuntimeState:
         state = load_state(paths) or RuntimeState()
         for key, value in changes.items():
             setattr(state, key, value)
-        atomic_write_json(paths.state_file, state.to_json(), durable=False)
+        write_json_atomic(paths.state_file, state.to_json(), durable=False, indent=None)
         return state
 
 

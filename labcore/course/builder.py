@@ -52,7 +52,7 @@ def notebook_bytes(notebook: nbformat.NotebookNode) -> bytes:
 
 def write_notebook(path: Path, notebook: nbformat.NotebookNode) -> None:
     """Write ``notebook`` to ``path`` atomically (temp file, fsync, rename)."""
-    from labcore.image.atomic import write_atomic
+    from labcore.fs.atomic import write_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, notebook_bytes(notebook))
@@ -66,7 +66,7 @@ def build(
     With ``kernel`` the ``labcore`` kernelspec is installed into the venv too. A student copy edited
     since the last build is kept unless ``force``.
     """
-    from labcore.image.atomic import write_atomic
+    from labcore.fs.atomic import write_atomic
 
     result = BuildResult(out or default_build_dir())
     result.chapters = load_chapters(source or default_source_dir())

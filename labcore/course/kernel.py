@@ -19,7 +19,7 @@ def install_kernel(prefix: Path | None = None) -> Path:
     ``prefix`` defaults to the running interpreter's prefix (the venv), where Jupyter started from
     that venv finds it; the kernel runs this same interpreter, so it sees labcore.
     """
-    from labcore.image.atomic import write_atomic
+    from labcore.fs.atomic import write_atomic
 
     prefix = prefix or Path(sys.prefix)
     folder = prefix / "share" / "jupyter" / "kernels" / KERNEL_NAME

@@ -74,7 +74,7 @@ def write_reports(
     out: Path, scores: list[ChapterScore], not_graded: list[tuple[str, str, str]], students: list[str]
 ) -> Path:
     """Write ``grades.csv`` and ``feedback/<student>.md`` atomically into ``out``; return the CSV path."""
-    from labcore.image.atomic import write_atomic
+    from labcore.fs.atomic import write_atomic
 
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     csv_path = out / "grades.csv"

@@ -27,7 +27,7 @@ def build_slides(
     """Write ``<chapter>.slides.html`` for every chapter into ``out`` (``slides/build``); return them."""
     from nbconvert import SlidesExporter
 
-    from labcore.image.atomic import write_atomic
+    from labcore.fs.atomic import write_atomic
 
     slides_dir = slides_dir or default_slides_dir()
     out = out or slides_dir / "build"

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from labcore.image.atomic import fsync_directory
+from labcore.fs.atomic import fsync_directory
 
 __all__ = ["ArchiveWriter"]
 

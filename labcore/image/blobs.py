@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from labcore.digest import Digest, Hasher, VerifyingReader
 from labcore.errors import DigestError, NotFoundError
-from labcore.image.atomic import fsync_directory
+from labcore.fs.atomic import fsync_directory
 
 __all__ = ["BlobNotFoundError", "BlobStore", "BlobWriter"]
 

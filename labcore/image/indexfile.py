@@ -12,8 +12,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from labcore.fs.atomic import locked, write_atomic
 from labcore.image import mediatypes
-from labcore.image.atomic import locked, write_atomic
 from labcore.image.canonical import canonical_json
 from labcore.image.descriptor import Descriptor
 from labcore.image.manifest import Index

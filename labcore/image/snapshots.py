@@ -21,7 +21,7 @@ from pathlib import Path
 from labcore.config import settings
 from labcore.digest import Digest
 from labcore.errors import StoreError
-from labcore.image.atomic import locked
+from labcore.fs.atomic import locked
 from labcore.image.descriptor import Descriptor
 from labcore.image.record import ImageRecord
 from labcore.image.store import Store

@@ -22,8 +22,8 @@ from typing import BinaryIO
 from labcore.config import settings
 from labcore.digest import Digest, VerifyingReader
 from labcore.errors import ConflictError, InvalidReferenceError, LabcoreError, NotFoundError, StoreError
+from labcore.fs.atomic import locked
 from labcore.image import mediatypes
-from labcore.image.atomic import locked
 from labcore.image.base.platform import oci_architecture
 from labcore.image.blobs import BlobStore, BlobWriter
 from labcore.image.descriptor import REF_NAME_ANNOTATION, Descriptor

@@ -18,7 +18,7 @@ from typing import Any
 
 from labcore.config import settings
 from labcore.errors import UsageError
-from labcore.image.atomic import write_atomic
+from labcore.fs.atomic import write_atomic
 
 __all__ = ["Credentials", "auth_config_path", "forget_credentials", "lookup_credentials", "save_credentials"]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from labcore.config import settings
 from labcore.errors import ConflictError, NotFoundError
+from labcore.fs.atomic import write_json_atomic
 from labcore.runtime.mountspec import validate_volume_name
 
 __all__ = [
@@ -118,12 +119,7 @@ def create_volume(name: str | None = None, labels: dict[str, str] | None = None)
     (path / "_data").mkdir(parents=True, exist_ok=True)
     (path / "users").mkdir(exist_ok=True)
     meta = {"created_at": _now(), "anonymous": anonymous, "labels": labels or {}}
-    temporary = path / ".volume.json.tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(meta, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path / "volume.json")
+    write_json_atomic(path / "volume.json", meta, indent=None)
     return _load(path)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 
+from labcore.fs.atomic import write_json_atomic
 from labcore.runtime.network.networks import endpoint_dir, list_networks
 from labcore.runtime.network.records import Endpoint, Network
-from labcore.runtime.network.state import read_json, write_json_atomic
+from labcore.runtime.network.state import read_json
 
 __all__ = ["all_endpoints", "container_endpoints", "delete_endpoint", "network_endpoints", "save_endpoint"]
 

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from labcore.errors import ConflictError
+from labcore.fs.atomic import locked
 from labcore.runtime.network import firewall, ipam, links
 from labcore.runtime.network.endpoint_store import (
     all_endpoints,
@@ -25,7 +26,7 @@ from labcore.runtime.network.netns import remove_netns, sandbox_netns_name
 from labcore.runtime.network.networks import bridge_lock, ensure_up, get_network, list_networks, network_lock
 from labcore.runtime.network.ports import check_host_port_free, pick_host_port
 from labcore.runtime.network.records import Endpoint, Network, PortMapping
-from labcore.runtime.network.state import locked, networks_dir
+from labcore.runtime.network.state import networks_dir
 
 __all__ = ["attach", "cleanup", "connect", "container_ports", "detach", "disconnect", "veth_names"]
 

@@ -21,9 +21,10 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from labcore.fs.atomic import locked
 from labcore.runtime.network.errors import FirewallError
 from labcore.runtime.network.records import DEFAULT_BRIDGE, Network, PortMapping
-from labcore.runtime.network.state import HOST_STATE_DIR, locked
+from labcore.runtime.network.state import HOST_STATE_DIR
 
 __all__ = [
     "TABLE",

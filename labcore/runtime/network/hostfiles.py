@@ -15,10 +15,11 @@ import os
 import shutil
 from pathlib import Path
 
+from labcore.fs.atomic import write_json_atomic
 from labcore.runtime.network.endpoint_store import network_endpoints
 from labcore.runtime.network.networks import list_networks
 from labcore.runtime.network.records import DEFAULT_NETWORK, Endpoint
-from labcore.runtime.network.state import containers_run_dir, read_json, write_json_atomic
+from labcore.runtime.network.state import containers_run_dir, read_json
 
 __all__ = [
     "forget_container",

@@ -13,9 +13,10 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from labcore.fs.atomic import locked, write_json_atomic
 from labcore.runtime.network.errors import SubnetFullError
 from labcore.runtime.network.records import Network
-from labcore.runtime.network.state import HOST_STATE_DIR, locked, networks_dir, read_json, write_json_atomic
+from labcore.runtime.network.state import HOST_STATE_DIR, networks_dir, read_json
 
 __all__ = ["allocate", "leases", "mac_for", "release"]
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from labcore.errors import ConflictError, UsageError
+from labcore.fs.atomic import locked, write_json_atomic
 from labcore.runtime.network import firewall, links, sysctl
 from labcore.runtime.network.errors import NetworkInUseError, NetworkNotFoundError, SubnetOverlapError
 from labcore.runtime.network.records import DEFAULT_BRIDGE, DEFAULT_NETWORK, Network
-from labcore.runtime.network.state import HOST_STATE_DIR, locked, networks_dir, read_json, write_json_atomic
+from labcore.runtime.network.state import HOST_STATE_DIR, networks_dir, read_json
 from labcore.runtime.network.subnets import (
     allocate_subnet,
     check_no_overlap,

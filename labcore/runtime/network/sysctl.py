@@ -11,7 +11,8 @@ import contextlib
 import os
 from pathlib import Path
 
-from labcore.runtime.network.state import HOST_STATE_DIR, locked
+from labcore.fs.atomic import locked
+from labcore.runtime.network.state import HOST_STATE_DIR
 
 __all__ = ["enable_forwarding", "enable_route_localnet", "labcore_bridges", "restore_forwarding"]
 

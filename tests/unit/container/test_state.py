@@ -8,7 +8,6 @@ from labcore.container.state import (
     ContainerPaths,
     RuntimeState,
     Status,
-    atomic_write_json,
     derive_status,
     load_state,
     needs_reaping,
@@ -16,6 +15,7 @@ from labcore.container.state import (
     update_state,
 )
 from labcore.errors import ConflictError
+from labcore.fs.atomic import write_json_atomic
 from labcore.linux.proc import process_start_time
 
 
@@ -75,7 +75,7 @@ def test_state_round_trip_atomic(labcore_root):
 
 def test_atomic_write_replaces_whole_file(tmp_path):
     target = tmp_path / "x.json"
-    atomic_write_json(target, {"a": 1})
-    atomic_write_json(target, {"b": 2})
+    write_json_atomic(target, {"a": 1})
+    write_json_atomic(target, {"b": 2})
     assert target.read_text().strip().startswith("{") and '"b": 2' in target.read_text()
     assert '"a"' not in target.read_text()

@@ -1,0 +1,73 @@
+"""Crash-safe file writes (temp file, fsync, rename, fsync the directory) and flock-based locks.
+
+The one place labcore replaces files: image store, caches, credentials, notebooks, network and
+container state all write through :func:`write_atomic` or :func:`write_json_atomic`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["fsync_directory", "locked", "write_atomic", "write_json_atomic"]
+
+
+def fsync_directory(directory: Path) -> None:
+    """Flush a directory's entries (a rename) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a part.
+
+    ``durable`` also syncs the file and its directory, so the new content survives a power loss.
+    Volatile state (under the run directory, rewritten several times per container run) skips
+    that, as runc's ``state.json`` does.
+    """
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fchmod(file.fileno(), mode)
+            if durable:
+                os.fsync(file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    if durable:
+        fsync_directory(path.parent)
+
+
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True, indent: int | None = 2) -> None:
+    """:func:`write_atomic` of ``data`` as JSON (sorted keys, a final newline); creates the parent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=indent, sort_keys=True) + "\n"
+    write_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold an ``flock`` on ``lock_path`` (created if missing) for the ``with`` block.
+
+    The kernel drops the lock when the process dies, so a killed writer never wedges the store.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
