@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from labcore.runtime import forkserver
 from tests.leakcheck import HostState
 
 IS_ROOT = os.geteuid() == 0
@@ -32,6 +33,9 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     before = HostState.capture()
     yield
+    # this process's fork server (labcore.runtime.forkserver) outlives a test on purpose; stopped
+    # here, so that the check below also sees that it ends when asked
+    forkserver.stop()
     leaks: list[str] = []
     # processes and lazy unmounts can take a moment to go away after a kill
     for _ in range(50):

@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "now_rfc3339",
     "require",
     "update_state",
+    "write_state",
 ]
 
 
@@ -177,7 +178,7 @@ class RuntimeState:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return asdict(self)
+        return {**vars(self), "extra": dict(self.extra)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RuntimeState:
@@ -218,8 +219,21 @@ def update_state(paths: ContainerPaths, **changes: Any) -> RuntimeState:
         state = load_state(paths) or RuntimeState()
         for key, value in changes.items():
             setattr(state, key, value)
-        write_json_atomic(paths.state_file, state.to_json(), durable=False, indent=None)
+        _write(paths, state)
         return state
+
+
+def write_state(paths: ContainerPaths, state: RuntimeState) -> None:
+    """Replace the state file with ``state`` under the lock, without reading it first.
+
+    For the supervisor, the only writer while it lives: it keeps the state in memory.
+    """
+    with locked(paths):
+        _write(paths, state)
+
+
+def _write(paths: ContainerPaths, state: RuntimeState) -> None:
+    write_json_atomic(paths.state_file, state.to_json(), durable=False, indent=None)
 
 
 def is_alive(pid: int | None, start_time: int | None) -> bool:

@@ -49,7 +49,7 @@ from labcore.container.state import (
     RuntimeState,
     load_state,
     now_rfc3339,
-    update_state,
+    write_state,
 )
 from labcore.errors import LabcoreError
 from labcore.linux.proc import process_start_time
@@ -294,8 +294,16 @@ class _Supervisor:
         self.listener: socket.socket | None = None
         self.started = False
         self.exit_code: int | None = None
+        self.state = RuntimeState()  # read in run(); from then on this process is its only writer
 
     # -- setup --------------------------------------------------------------------------------
+
+    def record_state(self, **changes: Any) -> RuntimeState:
+        """Apply ``changes`` to the state and write it (no read: nobody else writes it meanwhile)."""
+        for key, value in changes.items():
+            setattr(self.state, key, value)
+        write_state(self.paths, self.state)
+        return self.state
 
     def report_ready(self, message: dict[str, Any]) -> None:
         fd = self.options.ready_fd
@@ -343,7 +351,7 @@ class _Supervisor:
         init = self.init
         self.init_fields = {"pid": init.pid, "pid_start_time": init.start_time, "cgroup": init.cgroup.name}
         if not self.options.start:  # run writes these together with "running", in one go
-            update_state(self.paths, phase="created", **self.init_fields)
+            self.record_state(phase="created", **self.init_fields)
 
     def _join_network(self) -> tuple[str | None, tuple[MountSpec, ...]]:
         """For a bridge network: the sandbox netns to join, and its /etc/hosts and resolv.conf."""
@@ -400,13 +408,15 @@ class _Supervisor:
         if self.started:
             return {"ok": True}
         self.started = True
-        update_state(self.paths, phase="running", started_at=now_rfc3339(), **self.init_fields)
         try:
-            self.init.start()
+            # the state is written while the init execs (START is already sent)
+            self.init.start(
+                while_starting=lambda: self.record_state(phase="running", started_at=now_rfc3339(), **self.init_fields)
+            )
         except LabcoreError as error:
             code = int(getattr(error, "exit_code", 126))
             self._log_error(error.message)
-            update_state(self.paths, error=error.message)
+            self.record_state(error=error.message)
             return {"ok": False, "type": type(error).__name__, "message": error.message, "hint": error.hint,
                     "exit_code": code}  # fmt: skip
         return {"ok": True}
@@ -597,32 +607,39 @@ class _Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
+        group = self.init.cgroup if self.init is not None else None
         try:
-            teardown(self.paths, load_state(self.paths) or RuntimeState(), self.record.network, mark=False)
+            teardown(self.paths, self.state, self.record.network, mark=False, cgroup=group)
         except BaseException:
-            update_state(self.paths, **changes)  # the exit is recorded even if the teardown is not
+            self.record_state(**changes)  # the exit is recorded even if the teardown is not
             raise
-        # the exit and the teardown in one write: nobody sees "exited" with the mounts still there
-        state = update_state(self.paths, torn_down=True, **changes)
         if self.foreground and self.init is not None and self.exit_code is None:
             with contextlib.suppress(ChildProcessError):  # killed with its cgroup; it is our child
                 self.init.wait()
-        if self.record.auto_remove:
-            from labcore.container.removal import delete_container_files
-
-            with contextlib.suppress(Exception):
-                delete_container_files(self.paths, self.record, remove_anonymous_volumes=True)
-        reply = {"StatusCode": code, "OOMKilled": oom, "Error": error or state.error or ""}
+        if not self.record.auto_remove or not self._delete_files():
+            # the exit and the teardown in one write: nobody sees "exited" with the mounts still there
+            self.record_state(torn_down=True, **changes)
+        reply = {"StatusCode": code, "OOMKilled": oom, "Error": error or self.state.error or ""}
         self.final_reply = reply
         self._take_late_waiters()
         self._close_listener()
         for waiter in self.waiters:
             self._reply(waiter, reply)
 
+    def _delete_files(self) -> bool:
+        """``--rm``: delete the container; whether that worked (its state then needs no last write)."""
+        from labcore.container.removal import delete_container_files
+
+        try:
+            delete_container_files(self.paths, self.record, remove_anonymous_volumes=True)
+        except Exception:
+            return False
+        return True
+
     def run(self) -> int:
         start_time = process_start_time(os.getpid())
-        update_state(
-            self.paths,
+        self.state = load_state(self.paths) or RuntimeState()
+        self.record_state(
             phase="creating",
             supervisor_pid=os.getpid(),
             supervisor_start_time=start_time,

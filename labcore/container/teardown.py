@@ -18,21 +18,30 @@ __all__ = ["LOCAL_NETWORK_MODES", "teardown"]
 LOCAL_NETWORK_MODES = ("none", "host")
 
 
-def teardown(paths: ContainerPaths, state: RuntimeState, network: str = "none", *, mark: bool = True) -> None:
+def teardown(
+    paths: ContainerPaths,
+    state: RuntimeState,
+    network: str = "none",
+    *,
+    mark: bool = True,
+    cgroup: Cgroup | None = None,
+) -> None:
     """Kill what is left in the cgroup, remove it, unmount the rootfs, and leave the ``network``.
 
     ``network`` is the container's network mode; for a bridge network its endpoint, address
     lease, port rules and network namespace are removed. ``mark`` records ``torn_down`` in the
-    state file (the supervisor records it together with the exit instead).
+    state file (the supervisor records it together with the exit instead). ``cgroup`` is the
+    container's group when the caller has it open, else the one the state names is opened.
     """
-    if state.cgroup:
+    group = cgroup
+    if group is None and state.cgroup:
         try:
             group = Cgroup.open(state.cgroup)
         except FileNotFoundError:
             group = None
-        if group is not None:
-            with contextlib.suppress(FileNotFoundError):
-                group.destroy()
+    if group is not None:
+        with contextlib.suppress(FileNotFoundError):
+            group.destroy()
     unmount_rootfs(paths)
     if network not in LOCAL_NETWORK_MODES:
         from labcore.runtime import network as networking

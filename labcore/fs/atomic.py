@@ -7,15 +7,18 @@ container state all write through :func:`write_atomic` or :func:`write_json_atom
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import itertools
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 __all__ = ["fsync_directory", "locked", "write_atomic", "write_json_atomic"]
+
+_temp_numbers = itertools.count()
 
 
 def fsync_directory(directory: Path) -> None:
@@ -34,14 +37,17 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
     Volatile state (under the run directory, rewritten several times per container run) skips
     that, as runc's ``state.json`` does.
     """
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temp_name = _create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fchmod(file.fileno(), mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
             if durable:
-                os.fsync(file.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -49,6 +55,17 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         raise
     if durable:
         fsync_directory(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file beside ``path`` named after this process and a counter (cheaper than mkstemp)."""
+    for _ in range(100):
+        temp_name = f"{path.parent}/.{path.name}.{os.getpid()}-{next(_temp_numbers)}.tmp"
+        try:
+            return os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), temp_name
+        except FileExistsError:  # left by a crashed process that had our pid
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, indent: int | None = 2) -> None:

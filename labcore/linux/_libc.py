@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 
@@ -15,7 +14,9 @@ def libc() -> ctypes.CDLL:
         # glibc's soname on every Linux labcore supports; find_library runs `ldconfig -p` (milliseconds)
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        from ctypes.util import find_library  # imports subprocess and tempfile: only when needed
+
+        return ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
 
 
 def check(result: int, what: str | os.PathLike[str] | None = None, what2: str | None = None) -> int:

@@ -12,11 +12,13 @@ __all__ = [
     "capbset_drop",
     "capbset_read",
     "set_keepcaps",
+    "set_name",
     "set_no_new_privs",
     "set_pdeathsig",
 ]
 
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 PR_SET_KEEPCAPS = 8
 PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
@@ -64,3 +66,10 @@ def set_keepcaps(keep: bool) -> None:
 def set_pdeathsig(signal_number: int) -> None:
     """Have the kernel send ``signal_number`` to this process when its parent thread dies."""
     _prctl(PR_SET_PDEATHSIG, signal_number, what="prctl(PR_SET_PDEATHSIG)")
+
+
+def set_name(name: bytes) -> None:
+    """Name this thread (its ``comm``, as ``ps`` and ``top`` show it; 15 bytes at most)."""
+    buffer = ctypes.create_string_buffer(name[:15])
+    ulong = ctypes.c_ulong
+    check(libc().prctl(PR_SET_NAME, buffer, ulong(0), ulong(0), ulong(0)), "prctl(PR_SET_NAME)")

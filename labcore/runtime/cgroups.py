@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import errno
+import functools
 import os
 import signal
 import time
@@ -213,10 +214,7 @@ class Cgroup(abc.ABC):
         """The processes in the group, sorted."""
         found: set[int] = set()
         for procs in self.procs_files():
-            try:
-                found.update(int(line) for line in procs.read_text().split())
-            except FileNotFoundError:
-                continue
+            found.update(_read_pids(procs))
         return sorted(found)
 
     @abc.abstractmethod
@@ -237,14 +235,29 @@ class Cgroup(abc.ABC):
 
     def destroy(self) -> None:
         """Kill what is left in the group and remove it."""
-        if self.pids():  # usually none: the init's exit has ended its PID namespace
+        # usually none: the init's exit has ended its PID namespace. Every process of the group
+        # joined all of its hierarchies, the first one first: looking at that one is enough.
+        if _read_pids(self.procs_files()[0]):
             self.kill_all()
         self.remove_dirs()
 
 
+@functools.cache
+def _host_mode() -> CgroupMode:
+    return cgroup_mode(CGROUP_ROOT)
+
+
+def _read_pids(procs: Path) -> list[int]:
+    try:
+        with open(procs, "rb") as file:
+            return [int(line) for line in file.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def _implementation(root: Path) -> type[Cgroup]:
     # imported here: the version modules import this one for the shared helpers
-    if cgroup_mode(root) == "v2":
+    if (_host_mode() if root == CGROUP_ROOT else cgroup_mode(root)) == "v2":
         from labcore.runtime.cgroups_v2 import V2Cgroup
 
         return V2Cgroup

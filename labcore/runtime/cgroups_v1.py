@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from labcore.errors import SystemSetupError
 from labcore.runtime.cgroups import (
+    CGROUP_ROOT,
     Cgroup,
     CgroupStats,
     kill_pids_until_empty,
@@ -25,14 +27,25 @@ CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 UNLIMITED_THRESHOLD = 1 << 62
 
 
-def _hierarchies(root: Path) -> dict[str, Path]:
-    """Controller name -> mounted hierarchy directory (``cpu`` may be ``cpu,cpuacct``)."""
+def _find_layout(root: Path) -> tuple[dict[str, Path], Path | None]:
+    """Controller name -> mounted hierarchy (``cpu`` may be ``cpu,cpuacct``), and the hybrid cgroup2."""
     found = {}
     for controller in CONTROLLERS:
         path = root / controller
         if path.is_dir():
             found[controller] = path.resolve()
-    return found
+    unified = root / "unified"
+    return found, unified if (unified / "cgroup.controllers").exists() else None
+
+
+@functools.cache
+def _host_layout() -> tuple[dict[str, Path], Path | None]:
+    return _find_layout(CGROUP_ROOT)
+
+
+def _layout(root: Path) -> tuple[dict[str, Path], Path | None]:
+    # the host's hierarchies are mounted at boot: look them up once per process
+    return _host_layout() if root == CGROUP_ROOT else _find_layout(root)
 
 
 class V1Cgroup(Cgroup):
@@ -41,10 +54,8 @@ class V1Cgroup(Cgroup):
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.name = name
-        self.hierarchies = _hierarchies(root)
+        self.hierarchies, self.unified_base = _layout(root)
         self.dirs = {controller: base / name for controller, base in self.hierarchies.items()}
-        unified = root / "unified"
-        self.unified_base: Path | None = unified if (unified / "cgroup.controllers").exists() else None
         self.unified = self.unified_base / name if self.unified_base else None
 
     def _make_dirs(self, resources: Resources) -> None:

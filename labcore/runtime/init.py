@@ -24,15 +24,26 @@ import stat
 import termios
 from dataclasses import dataclass
 
+from labcore.linux._libc import libc
 from labcore.linux.mount import MountFlag, UmountFlag, mount, pivot_root, umount
-from labcore.linux.namespaces import setns
+from labcore.linux.namespaces import Namespace, setns, unshare
 from labcore.linux.process import CLONE_PARENT, clone
 from labcore.linux.uts import sethostname
 from labcore.runtime.hardening import PrivilegePlan, apply_privileges
 from labcore.runtime.rootfs import MountStep
 from labcore.runtime.sync import SyncMessage, receive, send
 
-__all__ = ["EXIT_CANNOT_EXECUTE", "EXIT_NOT_FOUND", "InitPlan", "find_executable", "run_intermediate"]
+__all__ = [
+    "EXIT_CANNOT_EXECUTE",
+    "EXIT_NOT_FOUND",
+    "InitPlan",
+    "can_clone_directly",
+    "direct_clone_flags",
+    "find_executable",
+    "run_init_directly",
+    "run_intermediate",
+    "warm_up_libc",
+]
 
 EXIT_NOT_FOUND = 127
 EXIT_CANNOT_EXECUTE = 126
@@ -104,16 +115,20 @@ def _report_failure(sock: socket.socket, error: BaseException) -> None:
         send(sock, SyncMessage.SETUP_FAILED, payload)
 
 
+def _join(plan: InitPlan) -> None:
+    _Step.now = "joining the cgroup"
+    for procs in plan.cgroup_procs:
+        _write_file(procs, b"0")
+    _Step.now = "joining namespaces"
+    for fd, kind in plan.join:
+        setns(fd, kind)
+        os.close(fd)
+
+
 def run_intermediate(plan: InitPlan, sock: socket.socket) -> None:
     """Body of the intermediate process: join cgroup and namespaces, clone the init, report its pid."""
     try:
-        _Step.now = "joining the cgroup"
-        for procs in plan.cgroup_procs:
-            _write_file(procs, b"0")
-        _Step.now = "joining namespaces"
-        for fd, kind in plan.join:
-            setns(fd, kind)
-            os.close(fd)
+        _join(plan)
         _Step.now = "cloning the init"
         pid = clone(CLONE_PARENT | plan.clone_flags)
         if pid == 0:
@@ -123,6 +138,43 @@ def run_intermediate(plan: InitPlan, sock: socket.socket) -> None:
         _report_failure(sock, error)
         os._exit(1)
     os._exit(0)
+
+
+def can_clone_directly(plan: InitPlan) -> bool:
+    """Whether the init for ``plan`` may be cloned without an intermediate (see :func:`run_init_directly`)."""
+    return plan.rootfs is not None and not plan.userns
+
+
+def direct_clone_flags(plan: InitPlan) -> int:
+    """The clone flags of an init cloned directly: all but the cgroup namespace, made after joining."""
+    return plan.clone_flags & ~int(Namespace.CGROUP)
+
+
+def run_init_directly(plan: InitPlan, sock: socket.socket) -> None:
+    """Body of an init cloned without an intermediate: join its cgroup and namespaces itself.
+
+    The process that cloned it left out ``CLONE_NEWCGROUP`` (:func:`direct_clone_flags`): the
+    cgroup namespace is made here, after joining the container's cgroup, so that the namespace's
+    root is that cgroup. Only when :func:`can_clone_directly`: in a new user namespace the init
+    has no rights over the host's cgroup files until its id maps are written; an exec must fork
+    after ``setns`` into a PID namespace.
+    """
+    try:
+        _join(plan)
+        if plan.clone_flags & Namespace.CGROUP:
+            _Step.now = "creating the cgroup namespace"
+            unshare(Namespace.CGROUP)
+    except BaseException as error:
+        _report_failure(sock, error)
+        os._exit(1)
+    _run_init(plan, sock)
+
+
+def warm_up_libc() -> None:
+    """Resolve the C functions the children call, so that no child runs the dynamic loader."""
+    functions = libc()
+    for name in ("mount", "umount2", "syscall", "setns", "sethostname", "prctl", "capset"):
+        getattr(functions, name)
 
 
 def _write_file(path: str, data: bytes) -> None:

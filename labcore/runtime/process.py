@@ -13,15 +13,15 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from labcore.errors import SystemSetupError, UsageError
-from labcore.linux._libc import libc
 from labcore.linux.namespaces import Namespace, namespace_id
 from labcore.linux.proc import is_alive, process_start_time
+from labcore.runtime import forkserver
 from labcore.runtime.cgroups import Cgroup
 from labcore.runtime.hardening import plan_privileges
-from labcore.runtime.init import InitPlan, run_intermediate
+from labcore.runtime.init import InitPlan, run_intermediate, warm_up_libc
 from labcore.runtime.rootfs import plan_rootfs, resolve_mountpoint
 from labcore.runtime.spec import DEFAULT_ENV, ContainerSpec, IdMapping, ProcessSpec
 from labcore.runtime.sync import SyncMessage, receive, send, socket_pair
@@ -94,18 +94,21 @@ class InitProcess:
         self._sync: socket.socket | None = sync
         self.exit_code: int | None = None
 
-    def start(self) -> None:
+    def start(self, while_starting: Callable[[], object] | None = None) -> None:
         """Let the init exec the command; return once the exec succeeded.
 
         Raises :class:`ExecFailedError` (``exit_code`` 127 or 126, message like Docker's
         ``exec: "x": executable file not found in $PATH``) when it did not; the init has then
-        exited with that code and :meth:`wait` returns it.
+        exited with that code and :meth:`wait` returns it. ``while_starting`` is called once the
+        init was told to go, while it execs (e.g. to record the container as running).
         """
         if self._sync is None:
             raise UsageError(f"container init {self.pid} was already started", hint="start it only once")
         sync, self._sync = self._sync, None
         try:
             send(sync, SyncMessage.START)
+            if while_starting is not None:
+                while_starting()
             reply = receive(sync)
         finally:
             sync.close()
@@ -186,19 +189,20 @@ def _validate(spec: ContainerSpec) -> None:
         )
 
 
-def _warm_up_libc() -> None:
-    # resolve the C functions the child calls now, so the child never runs the dynamic loader
-    functions = libc()
-    for name in ("mount", "umount2", "syscall", "setns", "sethostname", "prctl", "capset"):
-        getattr(functions, name)
+def _create_first_process(plan: InitPlan) -> tuple[int, bool, socket.socket]:
+    """Create the init, or the intermediate that clones it: its pid, whether it is the init, our sync end.
 
-
-def _fork_intermediate(plan: InitPlan) -> tuple[int, socket.socket]:
-    """Fork the intermediate (which clones the init); the runtime's end of the sync socket."""
+    The process's fork server creates it when there is one (see :mod:`labcore.runtime.forkserver`);
+    otherwise this process forks the intermediate.
+    """
     runtime_end, child_end = socket_pair()
-    _warm_up_libc()
     try:
-        pid = os.fork()
+        created = forkserver.create_process(plan, child_end)
+        if created is None:
+            warm_up_libc()
+            pid = os.fork()
+        else:
+            pid = created[0]
     except BaseException:
         runtime_end.close()
         child_end.close()
@@ -210,7 +214,7 @@ def _fork_intermediate(plan: InitPlan) -> tuple[int, socket.socket]:
         finally:
             os._exit(1)
     child_end.close()
-    return pid, runtime_end
+    return pid, created is not None and created[1], runtime_end
 
 
 def _raise_setup_failure(payload: str) -> None:
@@ -231,14 +235,16 @@ def _write_id_maps(pid: int, uid_maps: tuple[IdMapping, ...], gid_maps: tuple[Id
 
 
 def _handshake(
-    intermediate: int, sync: socket.socket, spec: ContainerSpec | None, expect_created: bool
+    first: tuple[int, bool], sync: socket.socket, spec: ContainerSpec | None, expect_created: bool
 ) -> int:
     """Serve the child's messages until the init is created (or the exec succeeded); its pid.
 
-    The intermediate and the init write to the same socket, so their messages may interleave:
-    ``INIT_PID`` can arrive after the init's first message.
+    ``first`` is the pid of the first process and whether it is the init itself. The intermediate
+    and the init write to the same socket, so their messages may interleave: ``INIT_PID`` can
+    arrive after the init's first message.
     """
-    init_pid: int | None = None
+    init_pid: int | None = first[0] if first[1] else None
+    intermediate = None if first[1] else first[0]
     maps_wanted = created = False
     try:
         while True:
@@ -268,7 +274,7 @@ def _handshake(
             if created and expect_created:
                 return init_pid
     except BaseException:
-        if init_pid is None:
+        if init_pid is None and intermediate is not None:
             init_pid = _late_init_pid(intermediate, sync)
         if init_pid is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -277,8 +283,9 @@ def _handshake(
                 os.waitpid(init_pid, 0)
         raise
     finally:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(intermediate, 0)
+        if intermediate is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(intermediate, 0)
 
 
 def _late_init_pid(intermediate: int, sync: socket.socket) -> int | None:
@@ -337,9 +344,9 @@ def create(spec: ContainerSpec, stdio: tuple[int, int, int]) -> InitProcess:
             search_path=_search_path(process.env),
             privileges=privileges,
         )
-        intermediate, sync = _fork_intermediate(plan)
+        first, is_init, sync = _create_first_process(plan)
         try:
-            pid = _handshake(intermediate, sync, spec, expect_created=True)
+            pid = _handshake((first, is_init), sync, spec, expect_created=True)
         except BaseException:
             sync.close()
             raise
@@ -400,9 +407,9 @@ def exec_process(
             search_path=_search_path(process.env),
             privileges=plan_privileges(process),
         )
-        intermediate, sync = _fork_intermediate(plan)
+        first, is_init, sync = _create_first_process(plan)
     finally:
         for fd, _ in join:
             os.close(fd)
     with sync:
-        return _handshake(intermediate, sync, None, expect_created=False)
+        return _handshake((first, is_init), sync, None, expect_created=False)
