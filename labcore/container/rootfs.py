@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labcore.container.record import ContainerRecord
 from labcore.container.state import ContainerPaths
-from labcore.linux.mount import UmountFlag, mount, umount
+from labcore.linux.mount import MountFlag, UmountFlag, mount, umount
 
 __all__ = ["is_mounted", "lower_dirs", "mount_rootfs", "unmount_rootfs"]
 
@@ -57,7 +57,8 @@ def mount_rootfs(record: ContainerRecord, paths: ContainerPaths) -> Path:
     # overlay lists the top layer first
     lowerdir = ":".join(str(path) for path in reversed(lowers))
     options = f"lowerdir={lowerdir},upperdir={paths.upper_dir},workdir={paths.work_dir}"
-    mount("overlay", target, "overlay", 0, options)
+    # nodev as the container's init would remount it anyway (devices come from /dev's binds)
+    mount("overlay", target, "overlay", 0 if record.privileged else MountFlag.NODEV, options)
     return target
 
 

@@ -17,7 +17,7 @@ Each process gets its own server, started by the second container it creates (a 
 does not pay for it) or by :func:`start`. Until the server says it is ready, and in forked
 children, :func:`create_process` returns ``None`` and the caller forks by itself. The server
 ignores terminal signals, dies with its parent (``PR_SET_PDEATHSIG``) and exits at end of file;
-:func:`stop` ends it (it also runs at exit).
+:func:`stop` ends it (it also runs at exit). ``LABCORE_NO_FORKSERVER=1`` turns it off.
 
 Protocol over a stream socket pair: the caller sends a 4-byte length and the pickled
 :class:`~labcore.runtime.init.InitPlan`, with the sync socket, the three stdio descriptors and the
@@ -31,6 +31,7 @@ from __future__ import annotations
 import _thread
 import array
 import atexit
+import gc
 import os
 import select
 import signal
@@ -41,7 +42,7 @@ from dataclasses import replace
 
 from labcore.runtime.init import InitPlan
 
-__all__ = ["create_process", "serve", "server_pid", "start", "stop"]
+__all__ = ["create_process", "serve", "served", "server_pid", "start", "stop"]
 
 _HEADER = struct.Struct("!I")
 _MAX_FDS = 16
@@ -63,6 +64,7 @@ class _State:
     owner = 0  # the pid these fields belong to (a forked child starts over)
     connection: _Connection | None = None
     creations = 0
+    served = 0
     lock = _thread.allocate_lock()
 
 
@@ -74,6 +76,7 @@ def _own_state() -> type[_State]:
         _State.owner = os.getpid()
         _State.connection = None  # the parent's server, whose socket this child closed at fork
         _State.creations = 0
+        _State.served = 0
         _State.lock = _thread.allocate_lock()
     return _State
 
@@ -93,17 +96,36 @@ def _package_parent() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def start() -> int | None:
+def start(wait: float = 0) -> int | None:
     """Start this process's fork server if it has none; its pid (None if it cannot be started).
 
-    Returns at once: the server imports its modules in the background and is used from the first
-    container created after it said it is ready.
+    The server imports its modules in the background and is used from the first container created
+    after it said it is ready; ``wait`` > 0 waits up to that many seconds for that.
     """
+    if _disabled():
+        return None
     state = _own_state()
     with state.lock:
         if state.connection is None:
             state.connection = _spawn()
-        return state.connection.pid if state.connection else None
+        connection = state.connection
+        if connection is not None and wait > 0:
+            try:
+                _is_ready(connection, wait)
+            except OSError:
+                state.connection = None
+                _reap(connection)
+                return None
+        return connection.pid if connection else None
+
+
+def _disabled() -> bool:
+    return os.environ.get("LABCORE_NO_FORKSERVER") == "1"
+
+
+def served() -> int:
+    """How many processes this process's fork servers have created for it."""
+    return _own_state().served
 
 
 def _spawn() -> _Connection | None:
@@ -154,9 +176,9 @@ def stop() -> None:
         pass
 
 
-def _is_ready(connection: _Connection) -> bool:
+def _is_ready(connection: _Connection, timeout: float = 0) -> bool:
     if not connection.ready:
-        readable, _, _ = select.select([connection.sock], [], [], 0)
+        readable, _, _ = select.select([connection.sock], [], [], timeout)
         if not readable:
             return False
         connection.ready = connection.sock.recv(1) == _READY
@@ -174,6 +196,8 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
     starts the server. ``sync`` is the child's end of the sync socket. Raises ``OSError`` when the
     server could not create the process.
     """
+    if _disabled():
+        return None
     state = _own_state()
     with state.lock:
         state.creations += 1
@@ -198,6 +222,7 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
         raise OSError("the fork server ended without answering")
     word, _, rest = reply[0].decode("utf-8", "surrogateescape").partition(" ")
     if word in ("init", "intermediate"):
+        state.served += 1
         return int(rest), word == "init"
     number, message, filename = [*rest.split("\0"), "", ""][:3]
     raise OSError(int(number or 0), f"{message} (fork server)", filename or None)
@@ -222,7 +247,14 @@ def _send(sock: socket.socket, payload: bytes, fds: list[int]) -> None:
 
 def _receive(sock: socket.socket, max_fds: int) -> tuple[bytes, list[int]] | None:
     """One framed message and the descriptors that came with it; None at end of file."""
-    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, max_fds)
+    # close-on-exec, as every descriptor labcore opens: the sync socket must close when the init
+    # execs (socket.recv_fds of Python 3.11 drops its flags argument, hence recvmsg)
+    data, ancillary, _, _ = sock.recvmsg(1 << 16, socket.CMSG_SPACE(max_fds * 4), socket.MSG_CMSG_CLOEXEC)
+    received = array.array("i")
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            received.frombytes(payload[: len(payload) - len(payload) % received.itemsize])
+    fds = list(received)
     if not data:
         for fd in fds:
             os.close(fd)
@@ -261,6 +293,10 @@ def serve(parent: int) -> None:
     os.setsid()  # out of the terminal's process group: Ctrl-C is for the caller, not for us
     os.closerange(_SERVER_FD + 1, 1 << 20)
     warm_up_libc()
+    # the children write to fewer of our pages (copy-on-write faults) if the collector never
+    # walks the objects loaded so far; the server itself makes no garbage cycles worth collecting
+    gc.disable()
+    gc.freeze()
     sock = socket.socket(fileno=_SERVER_FD)
     sock.sendall(_READY)
     while True:

@@ -1,11 +1,13 @@
 """The child side of container creation: the intermediate process and the container's init.
 
-Runs only in processes forked by :mod:`labcore.runtime.process`, with everything precomputed in an
-:class:`InitPlan`, so that the child does little more than system calls. The runtime forks the
-*intermediate*, which joins the cgroup (so the new cgroup namespace is rooted there) and any
-namespaces to enter, then clones the *init* with ``CLONE_PARENT`` and the ``CLONE_NEW*``
-flags: the init is the runtime's own child (the runtime can ``waitpid`` it) and, in a new PID
-namespace, is PID 1. The intermediate reports the init's pid and exits.
+Runs only in processes forked by :mod:`labcore.runtime.process` or cloned by its fork server
+(:mod:`labcore.runtime.forkserver`), with everything precomputed in an :class:`InitPlan`, so that
+the child does little more than system calls. The runtime forks the *intermediate*, which joins
+the cgroup (so the new cgroup namespace is rooted there) and any namespaces to enter, then clones
+the *init* with ``CLONE_PARENT`` and the ``CLONE_NEW*`` flags: the init is the runtime's own child
+(the runtime can ``waitpid`` it) and, in a new PID namespace, is PID 1. The intermediate reports
+the init's pid and exits. The fork server skips the intermediate when it can: it clones the init
+itself, which then joins its cgroup and makes its cgroup namespace (:func:`run_init_directly`).
 
 The init sets up its mounts, pivots into the root, sets the hostname, stdio and privileges,
 reports ``CREATED`` and blocks until ``START``; then it looks the command up in the container's
@@ -244,11 +246,9 @@ def _run_step(step: MountStep) -> None:
     elif kind == "remount":
         _bind_remount(target, step.flags)
     elif kind == "mkdir":
-        os.makedirs(target, mode=0o755, exist_ok=True)
+        _make_directory(target)
     elif kind == "mkfile":
-        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
-        if not os.path.exists(target):
-            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+        _make_file(target)
     elif kind == "symlink":
         with contextlib.suppress(FileExistsError):
             os.symlink(step.source or "", target)
@@ -260,14 +260,40 @@ def _run_step(step: MountStep) -> None:
             _bind_remount(target, MountFlag.RDONLY)
 
 
+def _make_directory(target: str) -> None:
+    # one mkdir in the usual cases (the directory is there, or only it is missing)
+    try:
+        os.mkdir(target, 0o755)
+    except FileExistsError:
+        pass  # if it is not a directory, the mount on it says so
+    except FileNotFoundError:
+        os.makedirs(target, mode=0o755, exist_ok=True)
+
+
+def _make_file(target: str) -> None:
+    # a mount point for a file: created if missing, never truncated, never opened through a
+    # symlink, never blocking on a FIFO
+    flags = os.O_CREAT | os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        os.close(os.open(target, flags, 0o644))
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        os.close(os.open(target, flags, 0o644))
+    except IsADirectoryError:
+        pass  # the bind mount of a file on it says so
+
+
 def _bind_remount(target: str, add: int) -> None:
     # a bind remount replaces all per-mount flags: keep the ones the mount has, add the new ones
     current = os.statvfs(target).f_flag
     flags = MountFlag.BIND | MountFlag.REMOUNT | add
+    kept = 0
     for statvfs_bit, mount_flag in _STATVFS_TO_MOUNT_FLAGS:
         if current & statvfs_bit:
-            flags |= mount_flag
-    mount(None, target, None, flags)
+            kept |= mount_flag
+    if kept & add == add:
+        return  # it has them all already
+    mount(None, target, None, flags | kept)
 
 
 def _mask(target: str) -> None:

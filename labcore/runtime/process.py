@@ -1,7 +1,8 @@
 """The runtime side of container processes: create an init, start it, exec into it, wait for it.
 
-:func:`create` forks an intermediate that clones the init into new namespaces (see
-:mod:`labcore.runtime.init`) and returns an :class:`InitProcess` once the init has built its root
+:func:`create` makes the init in new namespaces (through an intermediate, see
+:mod:`labcore.runtime.init`; the process's fork server, :mod:`labcore.runtime.forkserver`, does
+the cloning when it runs) and returns an :class:`InitProcess` once the init has built its root
 and waits before exec (runc's *created* state). ``start()`` lets it exec the command;
 :func:`exec_process` starts another process inside a running container. Both the init and exec'd
 processes are children of the caller (``CLONE_PARENT``), so the caller can ``waitpid`` them.

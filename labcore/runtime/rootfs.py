@@ -141,8 +141,12 @@ def plan_rootfs(
     root = spec.rootfs
     dev = root / "dev"
     nodev = 0 if spec.privileged else MountFlag.NODEV
-    steps = [
-        MountStep("mount", str(root), str(root), None, MountFlag.BIND | MountFlag.REC),
+    steps: list[MountStep] = []
+    # pivot_root needs a mount point: an overlay already is one, except that in a new user
+    # namespace the mounts copied from the host are locked, and pivot_root refuses a locked root
+    if userns or not os.path.ismount(root):
+        steps.append(MountStep("mount", str(root), str(root), None, MountFlag.BIND | MountFlag.REC))
+    steps += [
         MountStep("remount", str(root), flags=nodev),
         MountStep("mkdir", str(root / "proc")),
         MountStep("mount", str(root / "proc"), "proc", "proc", _SAFE),

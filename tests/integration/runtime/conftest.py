@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from labcore.linux.mount import UmountFlag, mount, umount
+from labcore.runtime import forkserver
 from labcore.runtime.process import ExecFailedError, create
 from labcore.runtime.spec import ContainerSpec, ProcessSpec
 
@@ -78,9 +79,25 @@ def new_id() -> str:
     return "test-" + uuid.uuid4().hex[:12]
 
 
+@pytest.fixture(params=["fork", "forkserver"])
+def creation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """How the container's processes are made: forked by this process, or by its fork server."""
+    if request.param == "fork":
+        monkeypatch.setenv("LABCORE_NO_FORKSERVER", "1")
+    else:
+        monkeypatch.delenv("LABCORE_NO_FORKSERVER", raising=False)
+        assert forkserver.start(wait=30) is not None
+    served = forkserver.served()
+    yield request.param
+    if request.param == "fork":
+        assert forkserver.served() == served, "the fork server made a process although it was turned off"
+    else:
+        assert forkserver.served() > served, "the fork server made none of the test's processes"
+
+
 @pytest.fixture
-def run_container(rootfs: Path, tmp_path: Path) -> Callable[..., Result]:
-    """Run ``args`` in a fresh container on ``rootfs``; returns exit code, output and OOM state."""
+def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., Result]:
+    """Run ``args`` in a fresh container on ``rootfs`` (once per ``creation``); exit code, output, OOM state."""
 
     def run(
         args: list[str],

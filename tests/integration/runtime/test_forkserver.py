@@ -1,0 +1,145 @@
+"""The fork server: it clones container processes as children of the caller, and stays out of the way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labcore.linux.namespaces import Namespace
+from labcore.runtime import forkserver
+from labcore.runtime.spec import DEFAULT_NAMESPACES
+from tests.integration.runtime.conftest import Result
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def created(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool] | None]:
+    """What each fork server request returned: (pid, cloned directly) or None (the caller forked)."""
+    results: list[tuple[int, bool] | None] = []
+    real = forkserver.create_process
+
+    def spy(*args: Any) -> tuple[int, bool] | None:
+        result = real(*args)
+        results.append(result)
+        return result
+
+    monkeypatch.setattr(forkserver, "create_process", spy)
+    return results
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_a_new_container_init_is_cloned_directly_into_its_cgroup_namespace(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    result = run_container(["sh", "-c", "echo $$; cat /proc/self/cgroup"])
+    assert result.code == 0, result.err
+    pid, *cgroups = result.out.split("\n")[:-1]
+    assert pid == "1"
+    # joined before the namespace was made: the container's own group is the namespace's root
+    assert cgroups and all(line.endswith(":/") for line in cgroups), cgroups
+    assert len(created) == 1 and created[0] is not None and created[0][1] is True
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_a_user_namespace_container_is_cloned_through_an_intermediate(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    result = run_container(["id", "-u"], namespaces=DEFAULT_NAMESPACES | {Namespace.USER})
+    assert (result.code, result.out) == (0, "0\n"), result.err
+    assert len(created) == 1 and created[0] is not None and created[0][1] is False
+
+
+def test_the_server_is_in_its_own_session_and_named() -> None:
+    pid = forkserver.start(wait=30)
+    assert pid is not None
+    assert os.getsid(pid) == pid  # Ctrl-C in the caller's terminal does not reach it
+    assert Path(f"/proc/{pid}/comm").read_text() == "labcore-forksrv\n"
+    assert forkserver.server_pid() == pid
+
+
+def test_stop_ends_and_reaps_the_server() -> None:
+    pid = forkserver.start(wait=30)
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    forkserver.stop()
+    assert not Path(f"/proc/{pid}").exists()  # gone, not a zombie: stop() reaped it
+    assert forkserver.server_pid() is None
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_a_killed_server_is_replaced_by_forking(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    pid = forkserver.server_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert run_container(["true"]).code == 0
+    assert created[-1] is None  # the caller forked by itself
+    assert forkserver.server_pid() is None
+    assert not Path(f"/proc/{pid}").exists()  # reaped when it was found dead
+    forkserver.start(wait=30)  # for the fixture's check that the server made a process
+    assert run_container(["true"]).code == 0
+
+
+def test_a_forked_child_does_not_use_its_parents_server() -> None:
+    assert forkserver.start(wait=30) is not None
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - reports through the pipe
+        os.write(write_end, repr(forkserver.server_pid()).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        seen = reader.read()
+    assert os.waitpid(child, 0)[1] == 0
+    assert seen == "None"
+    assert forkserver.server_pid() is not None
+
+
+def test_the_server_ends_with_its_parent(tmp_path: Path) -> None:
+    # a helper that is subreaper, so that it can reap the server once its parent is gone
+    script = textwrap.dedent(
+        f"""
+        import os, sys, time
+        sys.path.insert(0, {str(Path(__file__).parents[3])!r})
+        from labcore.linux.subreaper import set_child_subreaper
+        set_child_subreaper()
+        read_end, write_end = os.pipe()
+        if os.fork() == 0:
+            from labcore.runtime import forkserver
+            os.write(write_end, str(forkserver.start(wait=30)).encode())
+            os._exit(0)  # without stop(): the server must notice by itself
+        os.close(write_end)
+        pid = int(os.read(read_end, 64))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(-1, os.WNOHANG)
+            if done == pid:
+                print("ended", flush=True)
+                break
+            time.sleep(0.01)
+        """
+    )
+    helper = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert helper.stdout.strip().endswith("ended"), helper.stderr
+
+
+def test_start_returns_once_the_command_runs_not_when_it_ends(run_container: Callable[..., Result]) -> None:
+    # the init's end of the sync socket must be close-on-exec however it was made (the fork
+    # server receives it over SCM_RIGHTS): its end of file is the runtime's sign that exec worked
+    def still_running(init: Any) -> bool:
+        running = os.waitpid(init.pid, os.WNOHANG) == (0, 0)
+        init.kill()
+        return running
+
+    result = run_container(["sleep", "600"], during=still_running)
+    assert result.extra["during"] is True
+    assert result.code == 128 + signal.SIGKILL
