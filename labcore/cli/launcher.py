@@ -139,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = _through_server(args)
     if status is not None:
         return status
+    if sys.flags.no_site:  # started by the script of labcore.cli.launcher_script: load site now
+        import site
+
+        site.main()
     from labcore.cli.main import main as run_here
 
     return run_here(args)

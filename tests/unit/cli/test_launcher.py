@@ -1,9 +1,14 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import labcore
 from labcore.cli.launcher import decode_request, encode_request, server_socket_path
+from labcore.cli.launcher_script import main as launcher_script_main
+from labcore.cli.launcher_script import write_launcher_script
 from labcore.cli.server import source_fingerprint
 from labcore.config import settings
 
@@ -66,3 +71,24 @@ def test_the_source_fingerprint_changes_with_any_edit(tmp_path: Path) -> None:
     assert edited != first
     (tmp_path / "pkg" / "c.py").write_text("")
     assert source_fingerprint(tmp_path / "pkg")[0] == 3
+
+
+def test_the_launcher_script_starts_python_without_site_and_finds_this_labcore(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "labcore"
+    assert write_launcher_script(script, python=sys.executable) is True
+    assert write_launcher_script(script, python=sys.executable) is False  # unchanged: not rewritten
+    text = script.read_text()
+    assert text.splitlines()[0] == f"#!{sys.executable} -S"
+    assert repr(str(Path(labcore.__file__).resolve().parents[1])) in text
+    assert script.stat().st_mode & 0o777 == 0o755
+    # without a server the command runs in-process: the launcher must load site for that itself
+    env = dict(os.environ, LABCORE_NO_SERVER="1")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "usage: labcore" in done.stdout
+
+
+def test_the_launcher_script_command_needs_a_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert launcher_script_main([]) == 2
+    assert "usage" in capsys.readouterr().err
