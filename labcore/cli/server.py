@@ -32,14 +32,86 @@ from pathlib import Path
 from typing import Any
 
 from labcore.cli.launcher import decode_request, server_socket_path
+from labcore.linux.inotify import (
+    IN_ATTRIB,
+    IN_CLOSE_WRITE,
+    IN_CREATE,
+    IN_DELETE,
+    IN_ISDIR,
+    IN_MODIFY,
+    IN_MOVED_FROM,
+    IN_MOVED_TO,
+    IN_Q_OVERFLOW,
+    Inotify,
+)
 from labcore.linux.proc import is_alive
 
-__all__ = ["register", "serve", "source_fingerprint"]
+__all__ = ["SourceWatch", "register", "serve", "source_fingerprint"]
 
 ORDER = 90
 _MAX_REQUEST = 1 << 20
 _CLIENT_TIMEOUT = 2.0
 _PACKAGE = Path(__file__).resolve().parent.parent
+
+
+class SourceWatch:
+    """Tells whether any of the package's ``.py`` files changed since the server loaded them.
+
+    inotify on every package directory, so the check before each command reads one descriptor
+    instead of stat-ing every file; :func:`source_fingerprint` decides where inotify is not
+    available, and at the start (a change between the imports and the first watch counts too).
+    """
+
+    _EVENTS = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+
+    def __init__(self, loaded: tuple[int, int, int], package: Path = _PACKAGE) -> None:
+        self.loaded = loaded
+        self.package = package
+        self.inotify: Inotify | None = None
+        self.changed_already = False
+        try:
+            inotify = Inotify()
+        except OSError:
+            return
+        try:
+            for directory in _package_directories(package):
+                inotify.watch(directory, self._EVENTS)
+        except OSError:
+            inotify.close()
+            return
+        self.inotify = inotify
+        self.changed_already = source_fingerprint(package) != loaded
+
+    def changed(self) -> bool:
+        """True once a ``.py`` file (or a package directory) was added, removed or written."""
+        if self.changed_already:
+            return True
+        if self.inotify is None:
+            self.changed_already = source_fingerprint(self.package) != self.loaded
+            return self.changed_already
+        for _, mask, name in self.inotify.read():
+            if mask & IN_Q_OVERFLOW or name.endswith(".py") or (mask & IN_ISDIR and name != "__pycache__"):
+                self.changed_already = True
+        return self.changed_already
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self.inotify is not None:
+            self.inotify.close()
+            self.inotify = None
+
+
+def _package_directories(package: Path) -> list[str]:
+    found: list[str] = []
+    pending = [str(package)]
+    while pending:
+        directory = pending.pop()
+        found.append(directory)
+        with os.scandir(directory) as entries:
+            pending += [
+                entry.path for entry in entries if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__"
+            ]
+    return found
 
 
 def source_fingerprint(package: Path = _PACKAGE) -> tuple[int, int, int]:
@@ -90,7 +162,7 @@ class _Server:
         self.path = path
         self.parser = build_parser()  # imports every command module once, for every worker
         _preload()
-        self.fingerprint = source_fingerprint()
+        self.sources = SourceWatch(source_fingerprint())
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # a stale socket of a server that died (running_server() said none)
@@ -125,6 +197,7 @@ class _Server:
 
     def close(self) -> None:
         """Stop listening (running commands go on without us)."""
+        self.sources.close()
         if self.accepting:
             self.accepting = False
             self.selector.unregister(self.listener)
@@ -226,7 +299,7 @@ class _Server:
             _close_all(fds)
             client.close()
             return
-        if source_fingerprint() != self.fingerprint:
+        if self.sources.changed():
             print("labcore server: labcore's files changed; restarting with the new code", file=sys.stderr, flush=True)
             _close_all(fds)
             with contextlib.suppress(OSError):
@@ -311,6 +384,7 @@ def _leave_server(server: _Server) -> None:
     os.setsid()  # out of the server's process group: signals to the server do not reach it
     server.selector.close()
     server.listener.close()
+    server.sources.close()
     for pidfd, (_, client) in server.workers.items():
         os.close(pidfd)
         client.close()

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ import labcore
 from labcore.cli.launcher import decode_request, encode_request, server_socket_path
 from labcore.cli.launcher_script import main as launcher_script_main
 from labcore.cli.launcher_script import write_launcher_script
-from labcore.cli.server import source_fingerprint
+from labcore.cli.server import SourceWatch, source_fingerprint
 from labcore.config import settings
 
 
@@ -58,6 +59,60 @@ def test_the_launcher_finds_the_socket_where_settings_put_the_run_dir(
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
     assert server_socket_path(environ) == str(settings().run / "cli.sock")
+
+
+def _package(tmp_path: Path) -> Path:
+    (tmp_path / "pkg" / "sub" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    (tmp_path / "pkg" / "sub" / "b.py").write_text("B = 1\n")
+    return tmp_path / "pkg"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda pkg: (pkg / "sub" / "b.py").write_text("B = 2\n"),  # written, in a subpackage
+        lambda pkg: (pkg / "c.py").write_text(""),  # added
+        lambda pkg: (pkg / "a.py").unlink(),  # removed
+        lambda pkg: (pkg / "a.py").rename(pkg / "d.py"),  # renamed
+        lambda pkg: (pkg / "new").mkdir(),  # a new subpackage directory
+        lambda pkg: os.utime(pkg / "a.py", ns=(1, 2)),  # touched
+    ],
+)
+def test_the_source_watch_sees_every_kind_of_edit(tmp_path: Path, edit: Any) -> None:
+    package = _package(tmp_path)
+    watch = SourceWatch(source_fingerprint(package), package)
+    try:
+        assert watch.inotify is not None
+        assert not watch.changed()
+        edit(package)
+        assert watch.changed()
+        assert watch.changed()  # and it stays changed
+    finally:
+        watch.close()
+
+
+def test_the_source_watch_ignores_bytecode_and_other_files(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    watch = SourceWatch(source_fingerprint(package), package)
+    try:
+        (package / "sub" / "__pycache__" / "b.cpython-311.pyc").write_bytes(b"")
+        (package / "__pycache__").mkdir()
+        (package / ".a.py.swp").write_text("")
+        assert not watch.changed()
+    finally:
+        watch.close()
+
+
+def test_the_source_watch_counts_an_edit_made_before_it_started(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    loaded = source_fingerprint(package)
+    (package / "c.py").write_text("")  # between the imports and the watch
+    watch = SourceWatch(loaded, package)
+    try:
+        assert watch.changed()
+    finally:
+        watch.close()
 
 
 def test_the_source_fingerprint_changes_with_any_edit(tmp_path: Path) -> None:
