@@ -145,6 +145,9 @@ class _Applier:
         self.generation = 0  # bumped whenever dir_cache is cleared
         # canonical relative dir -> (host path, generation it was resolved in, mode, mtime_ns)
         self.deferred_dirs: dict[str, tuple[str, int, int, int]] = {}
+        # canonical relative dir -> (host path, generation, atime_ns, mtime_ns) before this layer
+        # changed its entries: restored unless the layer describes the directory itself
+        self.kept_dir_times: dict[str, tuple[str, int, int, int] | None] = {}
 
     # -- entry dispatch -------------------------------------------------------------------
 
@@ -167,6 +170,7 @@ class _Applier:
             )
         host = self._host_path(rel, create_parents=True)
         canonical = self._canonical(host)  # the name with symlinked parents resolved
+        self._keep_dir_time(os.path.dirname(host), canonical.rpartition("/")[0])
         try:
             # most paths are new: try first, look at what is in the way only when something is
             self._create(entry, host, canonical, reader, rel)
@@ -259,6 +263,8 @@ class _Applier:
                     self._prune_lower(canonical, host)
             return
         existing = _lstat_or_none(host)
+        if existing is not None or self.overlay_whiteouts:
+            self._keep_dir_time(os.path.dirname(host), canonical.rpartition("/")[0])
         if existing is not None:
             self._remove(host, existing)
         if self.overlay_whiteouts:
@@ -270,6 +276,7 @@ class _Applier:
         # the root (and refused when it leads out), as for any other entry in it
         marker = self._host_path(f"{dir_rel}/{OPAQUE_MARKER}" if dir_rel else OPAQUE_MARKER, create_parents=True)
         host = os.path.dirname(marker)
+        self._keep_dir_time(host, self._canonical(host))
         if self.overlay_whiteouts:
             os.setxattr(host, OPAQUE_XATTRS[0], b"y", follow_symlinks=False)
         else:
@@ -326,6 +333,23 @@ class _Applier:
             self.dir_cache.clear()
             self.generation += 1
 
+    def _keep_dir_time(self, host: str, rel: str) -> None:
+        """Remember directory ``rel``'s times before the layer changes its entries (as umoci does).
+
+        Adding or removing an entry sets a directory's mtime to now; a layer that does not list
+        the directory itself (a whiteout, a new file in an old directory) must not change it.
+        """
+        if rel in self.kept_dir_times:
+            return
+        try:
+            found = os.lstat(host)
+        except FileNotFoundError:
+            found = None
+        if found is None or not stat.S_ISDIR(found.st_mode):
+            self.kept_dir_times[rel] = None
+            return
+        self.kept_dir_times[rel] = (host, self.generation, found.st_atime_ns, found.st_mtime_ns)
+
     def _mark_written(self, rel: str) -> None:
         self.written.add(rel)
         parent = rel.rpartition("/")[0]
@@ -378,25 +402,43 @@ class _Applier:
                     raise
 
     def finish(self) -> None:
-        """Set directory modes and mtimes, deepest first, now that nothing more is written."""
-        for rel in sorted(self.deferred_dirs, key=lambda path: path.count("/"), reverse=True):
-            host, generation, mode, mtime_ns = self.deferred_dirs[rel]
+        """Set directory modes and mtimes, deepest first, now that nothing more is written.
+
+        Directories the layer lists get the layer's mode and mtime; directories whose entries it
+        only changed get back the times they had before it.
+        """
+        listed = self.deferred_dirs
+        kept = {rel: times for rel, times in self.kept_dir_times.items() if times is not None and rel not in listed}
+        for rel in sorted([*self.deferred_dirs, *kept], key=lambda path: path.count("/"), reverse=True):
+            if rel in kept:
+                host, generation, atime_ns, mtime_ns = kept[rel]
+                mode = None
+            else:
+                host, generation, mode, mtime_ns = self.deferred_dirs[rel]
+                atime_ns = mtime_ns
+            fd = self._open_dir(rel, host, generation)
+            if fd is None:
+                continue
             try:
-                if generation != self.generation:
-                    # something was replaced since: resolve again rather than trust the old path
-                    host = os.fspath(resolve_in_root(self.root, rel)) if rel else self.root
-                fd = os.open(host, _DIR_FLAGS)
-            except (FileNotFoundError, NotADirectoryError, PathEscapeError):
-                continue  # replaced later in the layer
-            except OSError as error:
-                if error.errno == errno.ELOOP:
-                    continue  # replaced by a symlink later in the layer: never follow it
-                raise
-            try:
-                os.fchmod(fd, mode)
-                os.utime(fd, ns=(mtime_ns, mtime_ns))
+                if mode is not None:
+                    os.fchmod(fd, mode)
+                os.utime(fd, ns=(atime_ns, mtime_ns))
             finally:
                 os.close(fd)
+
+    def _open_dir(self, rel: str, host: str, generation: int) -> int | None:
+        """The directory ``rel`` opened without following a symlink; None if it is gone or replaced."""
+        try:
+            if generation != self.generation:
+                # something was replaced since: resolve again rather than trust the old path
+                host = os.fspath(resolve_in_root(self.root, rel)) if rel else self.root
+            return os.open(host, _DIR_FLAGS)
+        except (FileNotFoundError, NotADirectoryError, PathEscapeError):
+            return None  # replaced later in the layer
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return None  # replaced by a symlink later in the layer: never follow it
+            raise
 
 
 def _lstat_or_none(path: str) -> os.stat_result | None:

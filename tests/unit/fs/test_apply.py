@@ -88,6 +88,27 @@ def test_whiteout_of_missing_path_is_harmless(rootfs: Path) -> None:
     assert "etc/passwd" in names(rootfs)
 
 
+@pytest.mark.parametrize("overlay_whiteouts", [False, True])
+def test_directories_the_layer_does_not_list_keep_their_times(rootfs: Path, overlay_whiteouts: bool) -> None:
+    # as umoci: a whiteout or a new file changes a directory's entries, not its recorded mtime
+    for directory_name in ("etc", "var/cache"):
+        os.utime(rootfs / directory_name, ns=(1_000_000_000, 2_000_000_000))
+    apply(
+        [whiteout("etc/.wh.hosts"), file("etc/new", b"n"), whiteout("var/cache/.wh..wh..opq")],
+        rootfs,
+        overlay_whiteouts=overlay_whiteouts,
+    )
+    for directory_name in ("etc", "var/cache"):
+        found = (rootfs / directory_name).stat()
+        assert (found.st_atime_ns, found.st_mtime_ns) == (1_000_000_000, 2_000_000_000), directory_name
+
+
+def test_a_directory_the_layer_lists_gets_the_layers_mtime(rootfs: Path) -> None:
+    os.utime(rootfs / "etc", ns=(1_000_000_000, 2_000_000_000))
+    apply([whiteout("etc/.wh.hosts"), directory("etc")], rootfs)
+    assert (rootfs / "etc").stat().st_mtime == FIXED_MTIME
+
+
 @pytest.mark.parametrize("marker_first", [True, False])
 def test_opaque_clears_lower_contents_but_keeps_this_layers(rootfs: Path, marker_first: bool) -> None:
     marker = [whiteout("etc/.wh..wh..opq")]
