@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import labcore.container as containers
+from labcore.cli import launcher_script
 from labcore.cli.launcher import server_socket_path
 from labcore.cli.server import running_server
 from tests.tools import run_on_terminal
@@ -20,6 +21,23 @@ from tests.tools import run_on_terminal
 pytestmark = [pytest.mark.root, pytest.mark.integration]
 
 LAUNCHER = [sys.executable, "-m", "labcore.cli.launcher"]
+
+
+@pytest.fixture(scope="module")
+def compiled_client(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The C client (labcore/cli/client.c), when this host has a C compiler."""
+    path = tmp_path_factory.mktemp("client") / "labcore"
+    return path if launcher_script.build_client(path, sys.executable) else None
+
+
+@pytest.fixture(autouse=True, params=["python", "c-client"])
+def launcher(request: pytest.FixtureRequest, compiled_client: Path | None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test once with the Python launcher and once with the C client."""
+    if request.param == "c-client":
+        if compiled_client is None:
+            pytest.skip("needs a C compiler (gcc) for the C client")
+        monkeypatch.setattr(sys.modules[__name__], "LAUNCHER", [str(compiled_client)])
+    return str(request.param)
 
 
 def _labcore(*args: str, **options: object) -> subprocess.CompletedProcess[str]:
