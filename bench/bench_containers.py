@@ -75,10 +75,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="labcore-bench-"))
     os.environ["LABCORE_ROOT"] = str(work / "labcore")
     (work / "labcore").mkdir()
+    from labcore.cli.launcher_script import write_launcher_script
     from labcore.container import run
     from labcore.container.bundle import write_bundle
     from labcore.image.base.images import busybox_image
     from labcore.image.store import Store
+    from labcore.runtime import forkserver
 
     busybox_image()
     bundle = write_bundle("busybox", work / "bundle", ["true"])
@@ -88,16 +90,29 @@ def main() -> int:
     cold = dict(os.environ, LABCORE_NO_SERVER="1")
     rows.append(("`labcore run --rm busybox true` (no server: start-up and imports in the command)",
                  _timed(_command(labcore_cli, env=cold), options.runs), ""))  # fmt: skip
+    script = work / "labcore-script"
+    write_launcher_script(script)  # the Python launcher, as installed where no C compiler works
+    kind = "C client" if Path(labcore).read_bytes()[:4] == b"\x7fELF" else "Python launcher"
     subprocess.run([labcore, "server", "start"], check=True, stdout=subprocess.DEVNULL)
     try:
-        rows.append(("`labcore run --rm busybox true` (with `labcore server`)",
+        rows.append((f"`labcore run --rm busybox true` (with `labcore server`; the command is the {kind})",
                      _timed(_command(labcore_cli), options.runs), ""))  # fmt: skip
+        rows.append(("`labcore run --rm busybox true` (with `labcore server`; the site-less Python launcher script)",
+                     _timed(_command([str(script), *labcore_cli[1:]]), options.runs), ""))  # fmt: skip
     finally:
         subprocess.run([labcore, "server", "stop"], check=True, stdout=subprocess.DEVNULL)
+    forkserver.start(wait=30)  # what a process has from its second container on
     rows.append(
         ("`labcore.container.run(..., remove=True)` (in process)",
          _timed(lambda: run("busybox", ["true"], remove=True), options.runs), "")
     )  # fmt: skip
+    forkserver.stop()
+    os.environ["LABCORE_NO_FORKSERVER"] = "1"
+    rows.append(
+        ("`labcore.container.run(..., remove=True)` (in process, `LABCORE_NO_FORKSERVER=1`: the caller forks)",
+         _timed(lambda: run("busybox", ["true"], remove=True), options.runs), "")
+    )  # fmt: skip
+    del os.environ["LABCORE_NO_FORKSERVER"]
     crun_root = work / "crun-state"
     crun_script = f"umount /sys/fs/cgroup/unified && exec crun --root {crun_root} run -b {bundle} bench-crun"
     crun = ["unshare", "-m", "sh", "-c", crun_script]
@@ -173,9 +188,11 @@ def main() -> int:
         "",
         "An attached run is supervised by the calling process itself (as `crun run` is): it mounts the",
         "overlay, creates the init through `labcore.runtime` (namespaces, cgroups, mounts), relays output",
-        "into the json-file log, records the exit and tears everything down. The command without a server",
-        "adds the interpreter's start-up and labcore's imports; with `labcore server` the command is a",
-        "launcher that hands its arguments and stdio to a fork of a process that has labcore loaded.",
+        "into the json-file log, records the exit and tears everything down; from its second container on,",
+        "a process has a fork server (a small interpreter that clones the inits for it, so the caller never",
+        "forks). The command without a server adds the interpreter's start-up and labcore's imports; with",
+        "`labcore server` the command is a client (in C, or a Python script without `site`) that hands its",
+        "arguments and stdio to a fork of a process that has labcore loaded.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))

@@ -166,14 +166,8 @@ def stop() -> None:
     with state.lock:
         connection, state.connection = state.connection, None
         state.creations = 0
-    if connection is None:
-        return
-    connection.sock.close()
-    try:
-        os.kill(connection.pid, signal.SIGKILL)  # it keeps nothing: no need to let it clean up
-        os.waitpid(connection.pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+    if connection is not None:
+        _reap(connection)
 
 
 def _is_ready(connection: _Connection, timeout: float = 0) -> bool:
@@ -231,7 +225,7 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
 def _reap(connection: _Connection) -> None:
     connection.sock.close()
     try:
-        os.kill(connection.pid, signal.SIGKILL)
+        os.kill(connection.pid, signal.SIGKILL)  # it keeps nothing: no need to let it clean up
         os.waitpid(connection.pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
