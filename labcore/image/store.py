@@ -36,6 +36,9 @@ from labcore.image.reference import Reference, parse_reference
 __all__ = ["ImageNotFoundError", "Store"]
 
 _ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{4,64})")
+#: resolve() answers by (store, text, identity of index.json); bounded, cleared when full
+_RESOLVED: dict[tuple[object, ...], ImageRecord] = {}
+_RESOLVED_MAX = 256
 
 
 class ImageNotFoundError(NotFoundError):
@@ -288,12 +291,26 @@ class Store:
     def resolve(self, text: str) -> ImageRecord:
         """Find an image by name (``busybox``, ``busybox:1.36``), ``name@digest`` or id (prefix).
 
-        Raise :class:`ImageNotFoundError` naming ``text`` when nothing matches.
+        Raise :class:`ImageNotFoundError` naming ``text`` when nothing matches. The answer is
+        kept for as long as ``index.json`` has the same content: manifests and configs are blobs,
+        named by their digest, so they cannot change meanwhile.
         """
+        try:
+            key: tuple[object, ...] | None = (str(self.root), text, self.index.path.read_bytes())
+        except FileNotFoundError:
+            key = None
+        known = _RESOLVED.get(key) if key else None
+        if known is not None:
+            return known
         _, found = self._lookup(text)
         if not found:
             raise ImageNotFoundError(f"no such image: {text}")
-        return self._record(found[0])
+        record = self._record(found[0])
+        if key:
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = record
+        return record
 
     def tag(self, source: str, target: str) -> ImageRecord:
         """Give the image ``source`` resolves to the extra name ``target`` (moving it if taken)."""

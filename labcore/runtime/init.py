@@ -175,7 +175,7 @@ def run_init_directly(plan: InitPlan, sock: socket.socket) -> None:
 def warm_up_libc() -> None:
     """Resolve the C functions the children call, so that no child runs the dynamic loader."""
     functions = libc()
-    for name in ("mount", "umount2", "syscall", "setns", "sethostname", "prctl", "capset"):
+    for name in ("mount", "umount2", "syscall", "setns", "unshare", "sethostname", "prctl", "capset"):
         getattr(functions, name)
 
 

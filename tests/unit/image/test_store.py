@@ -96,6 +96,17 @@ def test_names_resolve_like_docker(store: Store) -> None:
         store.resolve("Not/Valid")
 
 
+def test_a_resolved_name_is_kept_until_the_index_changes(store: Store) -> None:
+    first = put_image(store, [BASE], ["app"])
+    resolved = store.resolve("app")
+    assert Store(store.root).resolve("app") is resolved  # the same answer, not read again
+    second = put_image(store, [BASE, APP], ["app"])  # moves the tag: index.json is replaced
+    assert store.resolve("app").id == second.id != first.id
+    store.untag("app")
+    with pytest.raises(ImageNotFoundError):
+        store.resolve("app")
+
+
 def test_tag_untag_and_rmi(store: Store) -> None:
     image = put_image(store, [BASE], ["app:1"])
     tagged = store.tag("app:1", "localhost:5000/app:v1")
