@@ -150,7 +150,6 @@ def _spawn() -> _Connection | None:
         return None
     finally:
         theirs.close()
-    atexit.register(stop)
     return _Connection(pid, ours)
 
 
@@ -168,6 +167,9 @@ def stop() -> None:
         state.creations = 0
     if connection is not None:
         _reap(connection)
+
+
+atexit.register(stop)
 
 
 def _is_ready(connection: _Connection, timeout: float = 0) -> bool:
