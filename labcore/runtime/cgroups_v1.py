@@ -44,8 +44,10 @@ def _host_layout() -> tuple[dict[str, Path], Path | None]:
 
 
 def _layout(root: Path) -> tuple[dict[str, Path], Path | None]:
-    # the host's hierarchies are mounted at boot: look them up once per process
-    return _host_layout() if root == CGROUP_ROOT else _find_layout(root)
+    if root != CGROUP_ROOT:
+        return _find_layout(root)
+    hierarchies, unified = _host_layout()  # mounted at boot: looked up once per process
+    return dict(hierarchies), unified
 
 
 class V1Cgroup(Cgroup):
