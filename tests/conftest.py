@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from labcore.linux.mount import UmountFlag, umount
+from labcore.linux.mountinfo import mount_points_under
+from labcore.linux.proc import is_alive
 from labcore.runtime import forkserver
 from tests.leakcheck import HostState
 
@@ -23,6 +29,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip_root)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unmount what an earlier, killed test session left mounted in its temporary directories.
+
+    A session killed mid-test (SIGKILL, a timeout) skips its fixtures' cleanup, so an overlay
+    mounted under its ``pytest-NNN`` directory stays; pytest would later delete that directory
+    through the mount. A session is dead when its ``.lock`` (pytest writes its pid there and
+    removes it at exit) names a process that no longer runs; live sessions are left alone.
+    """
+    if not IS_ROOT:
+        return
+    base = Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"
+    for lock in base.glob("pytest-*/.lock"):
+        try:
+            owner = int(lock.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if is_alive(owner, None):
+            continue
+        for point in reversed(mount_points_under(str(lock.parent))):  # the deepest first
+            with contextlib.suppress(OSError):
+                umount(point, UmountFlag.DETACH)
 
 
 @pytest.fixture(autouse=True)
