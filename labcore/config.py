@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_REGISTRY", "DEFAULT_ROOT", "DEFAULT_RUN", "Settings", "settings"]
+__all__ = ["DEFAULT_REGISTRY", "DEFAULT_ROOT", "DEFAULT_RUN", "Settings", "package_parent", "settings"]
 
 DEFAULT_ROOT = Path("/var/lib/labcore")
 DEFAULT_RUN = Path("/run/labcore")
@@ -38,6 +38,14 @@ class Settings:
     def snapshots(self) -> Path:
         """Unpacked layers, one directory per chain id."""
         return self.root / "snapshots"
+
+
+def package_parent() -> str:
+    """The directory that holds this ``labcore`` package: what ``sys.path`` needs to import it.
+
+    In a checkout (editable install) it is the checkout itself.
+    """
+    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 def settings() -> Settings:

@@ -19,14 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labcore.config import package_parent
+from labcore.fs.atomic import write_atomic
+
 __all__ = ["build_client", "install_launcher", "launcher_script", "main", "write_launcher_script"]
 
 CLIENT_SOURCE = Path(__file__).with_name("client.c")
 _COMPILE_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"]
-
-
-def _package_parent() -> str:
-    return str(Path(__file__).resolve().parents[2])
 
 
 def launcher_script(python: str = sys.executable) -> str:
@@ -36,7 +35,7 @@ def launcher_script(python: str = sys.executable) -> str:
         "# The labcore command, written by `python -m labcore.cli.launcher_script` (./lab provision):\n"
         "# Python starts without site; the launcher loads it only to run a command in-process.\n"
         "import sys\n"
-        f"sys.path.insert(0, {_package_parent()!r})\n"
+        f"sys.path.insert(0, {package_parent()!r})\n"
         "from labcore.cli.launcher import main\n"
         "sys.exit(main())\n"
     )
@@ -50,10 +49,7 @@ def write_launcher_script(path: Path, python: str = sys.executable) -> bool:
             return False
     except (FileNotFoundError, UnicodeDecodeError):
         pass
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    temp.chmod(0o755)
-    temp.replace(path)
+    write_atomic(path, text.encode("utf-8"), mode=0o755, durable=False)
     return True
 
 
@@ -78,7 +74,7 @@ def build_client(path: Path, python: str = sys.executable, compiler: str | None 
         cc,
         *_COMPILE_FLAGS,
         f"-DLABCORE_PYTHON={_c_string(python)}",
-        f"-DLABCORE_PACKAGE_PARENT_REPR={_c_string(repr(_package_parent()))}",
+        f"-DLABCORE_PACKAGE_PARENT_REPR={_c_string(repr(package_parent()))}",
         "-o",
         str(temp),
         str(CLIENT_SOURCE),

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from labcore.cli.launcher import decode_request, server_socket_path
+from labcore.linux.fdpass import receive_message, send_message
 from labcore.linux.inotify import (
     IN_ATTRIB,
     IN_CLOSE_WRITE,
@@ -267,8 +268,7 @@ class _Server:
         pid, _, channel = self.spare
         self._forget_spare()
         try:
-            message = len(body).to_bytes(4, "big") + body
-            channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+            send_message(channel, body, fds)
         except OSError:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -342,24 +342,10 @@ class _Server:
 
 def _receive_request(client: socket.socket) -> tuple[bytes, list[int]]:
     """The request body and the descriptors that came with it."""
-    fds: list[int] = []
-    data = b""
-    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
-        chunk, ancillary, _, _ = client.recvmsg(65536, socket.CMSG_SPACE(3 * 4))
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(payload) - len(payload) % 4
-                fds += list(struct.unpack(f"{usable // 4}i", payload[:usable]))
-        if not chunk:
-            if not data:
-                raise EOFError("a probe: connected and left")
-            raise ValueError("the client closed the connection mid-request")
-        data += chunk
-        if len(data) >= 4 and int.from_bytes(data[:4], "big") > _MAX_REQUEST:
-            raise ValueError("request too large")
-    for fd in fds:
-        os.set_inheritable(fd, False)
-    return data[4:], fds
+    message = receive_message(client, max_fds=3, max_size=_MAX_REQUEST)
+    if message is None:
+        raise EOFError("a probe: connected and left")
+    return message
 
 
 def _close_all(fds: list[int]) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labcore.config import package_parent
+
 __all__ = ["default_build_dir", "default_slides_dir", "default_source_dir", "repo_root"]
 
 
 def repo_root() -> Path:
     """The checkout labcore is installed from (editable install: the folder above the package)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(package_parent())
 
 
 def default_source_dir() -> Path:

@@ -29,23 +29,23 @@ private to a parent and its child.
 from __future__ import annotations
 
 import _thread
-import array
 import atexit
 import gc
 import os
 import select
 import signal
 import socket
-import struct
 import sys
 from dataclasses import replace
 
+from labcore.config import package_parent
+from labcore.linux.fdpass import receive_message, send_message
 from labcore.runtime.init import InitPlan
 
 __all__ = ["create_process", "serve", "served", "server_pid", "start", "stop"]
 
-_HEADER = struct.Struct("!I")
 _MAX_FDS = 16
+_MAX_MESSAGE = 1 << 24  # a plan: mount steps, arguments and environment
 _READY = b"R"
 _SERVER_FD = 3
 _PROCESS_NAME = b"labcore-forksrv"
@@ -91,11 +91,6 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def _package_parent() -> str:
-    """The directory that holds the ``labcore`` package this process imported."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 def start(wait: float = 0) -> int | None:
     """Start this process's fork server if it has none; its pid (None if it cannot be started).
 
@@ -133,7 +128,7 @@ def _spawn() -> _Connection | None:
         return None
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     code = (
-        f"import sys; sys.path.insert(0, {_package_parent()!r}); "
+        f"import sys; sys.path.insert(0, {package_parent()!r}); "
         f"from labcore.runtime.forkserver import serve; serve({os.getpid()})"
     )
     actions = [
@@ -208,12 +203,12 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
             import pickle
 
             fds = [sync.fileno(), *plan.stdio, *(fd for fd, _ in plan.join)]
-            _send(connection.sock, pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), fds)
+            send_message(connection.sock, pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), fds)
         except OSError:
             state.connection = None  # it died: fork by ourselves from now on
             _reap(connection)
             return None
-        reply = _receive(connection.sock, 0)
+        reply = receive_message(connection.sock, max_fds=0, max_size=_MAX_MESSAGE)
     if reply is None:
         raise OSError("the fork server ended without answering")
     word, _, rest = reply[0].decode("utf-8", "surrogateescape").partition(" ")
@@ -231,38 +226,6 @@ def _reap(connection: _Connection) -> None:
         os.waitpid(connection.pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
-
-
-def _send(sock: socket.socket, payload: bytes, fds: list[int]) -> None:
-    data = _HEADER.pack(len(payload)) + payload
-    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
-    sent = sock.sendmsg([data], ancillary)
-    if sent < len(data):
-        sock.sendall(data[sent:])
-
-
-def _receive(sock: socket.socket, max_fds: int) -> tuple[bytes, list[int]] | None:
-    """One framed message and the descriptors that came with it; None at end of file."""
-    # close-on-exec, as every descriptor labcore opens: the sync socket must close when the init
-    # execs (socket.recv_fds of Python 3.11 drops its flags argument, hence recvmsg)
-    data, ancillary, _, _ = sock.recvmsg(1 << 16, socket.CMSG_SPACE(max_fds * 4), socket.MSG_CMSG_CLOEXEC)
-    received = array.array("i")
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            received.frombytes(payload[: len(payload) - len(payload) % received.itemsize])
-    fds = list(received)
-    if not data:
-        for fd in fds:
-            os.close(fd)
-        return None
-    while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
-        more = sock.recv(1 << 16)
-        if not more:
-            for fd in fds:
-                os.close(fd)
-            return None
-        data += more
-    return data[_HEADER.size :], fds
 
 
 # -- the server's side ------------------------------------------------------------------------
@@ -296,7 +259,7 @@ def serve(parent: int) -> None:
     sock = socket.socket(fileno=_SERVER_FD)
     sock.sendall(_READY)
     while True:
-        message = _receive(sock, _MAX_FDS)
+        message = receive_message(sock, max_fds=_MAX_FDS, max_size=_MAX_MESSAGE)
         if message is None:
             os._exit(0)
         payload, fds = message
@@ -327,4 +290,4 @@ def serve(parent: int) -> None:
                 sync.close()
             for fd in fds:
                 os.close(fd)
-        _send(sock, reply.encode("utf-8", "surrogateescape"), [])
+        send_message(sock, reply.encode("utf-8", "surrogateescape"))
