@@ -3,6 +3,10 @@
 The container's writable layer (``upper``) and overlay's ``work`` dir live in the container's
 persistent directory, so what a container wrote survives a stop and a start, and ``diff`` and
 ``commit`` can read it; the merged view is mounted at ``ContainerPaths.rootfs`` in the run dir.
+
+A container run with ``--rm`` is mounted ``volatile`` (as Podman does for ``--rm``): overlay then
+skips every sync of the upper layer, including the one that makes an unmount wait for the disk.
+Its files are deleted when it exits, so a crash cannot lose anything that was meant to last.
 """
 
 from __future__ import annotations
@@ -57,9 +61,31 @@ def mount_rootfs(record: ContainerRecord, paths: ContainerPaths) -> Path:
     # overlay lists the top layer first
     lowerdir = ":".join(str(path) for path in reversed(lowers))
     options = f"lowerdir={lowerdir},upperdir={paths.upper_dir},workdir={paths.work_dir}"
-    # nodev as the container's init would remount it anyway (devices come from /dev's binds)
-    mount("overlay", target, "overlay", 0 if record.privileged else MountFlag.NODEV, options)
+    # nodev as the container's init would remount it anyway (devices live in its own /dev)
+    flags = 0 if record.privileged else MountFlag.NODEV
+    if record.auto_remove:
+        _forget_volatile_mount(paths)
+        try:
+            mount("overlay", target, "overlay", flags, options + ",volatile")
+            return target
+        except OSError as error:
+            if error.errno != errno.EINVAL:  # EINVAL: a kernel before 5.10, without volatile
+                raise
+    mount("overlay", target, "overlay", flags, options)
     return target
+
+
+def _forget_volatile_mount(paths: ContainerPaths) -> None:
+    """Remove the marker of an earlier volatile mount, which makes overlay refuse any further mount.
+
+    Overlay leaves ``work/incompat/volatile/dirty`` in its work dir so that an upper layer that may
+    have missed a sync is never used again by accident; a ``--rm`` container's layer is throwaway.
+    """
+    marker = paths.work_dir / "work" / "incompat" / "volatile"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(marker / "dirty")
+        os.rmdir(marker)
+        os.rmdir(marker.parent)
 
 
 def unmount_rootfs(paths: ContainerPaths) -> None:

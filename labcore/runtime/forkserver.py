@@ -11,7 +11,9 @@ as when that process forks by itself: ``waitpid`` and ``SIGCHLD`` work unchanged
 container (without a user namespace) it clones the init directly into its new namespaces, which
 then joins its cgroup itself (:func:`~labcore.runtime.init.run_init_directly`); otherwise it
 clones an intermediate, as the caller would. Like the fork servers of Python's
-:mod:`multiprocessing` and Android's zygote.
+:mod:`multiprocessing` and Android's zygote. While it waits, it makes the next container's
+network (loopback up), IPC and UTS namespaces for itself, which the next init it clones inherits
+(:mod:`labcore.runtime.spare_namespaces`).
 
 Each process gets its own server, started by the second container it creates (a one-shot command
 does not pay for it) or by :func:`start`. Until the server says it is ready, and in forked
@@ -235,6 +237,7 @@ def serve(parent: int) -> None:
     """The fork server's main loop (runs in the spawned interpreter; never returns)."""
     import pickle
 
+    from labcore.linux.namespaces import Namespace
     from labcore.linux.prctl import set_name, set_pdeathsig
     from labcore.linux.process import CLONE_PARENT, clone
     from labcore.runtime.init import (
@@ -244,6 +247,7 @@ def serve(parent: int) -> None:
         run_intermediate,
         warm_up_libc,
     )
+    from labcore.runtime.spare_namespaces import SPARE_KINDS, SpareNamespaces
 
     set_pdeathsig(signal.SIGKILL)
     if os.getppid() != parent:
@@ -258,12 +262,15 @@ def serve(parent: int) -> None:
     gc.freeze()
     sock = socket.socket(fileno=_SERVER_FD)
     sock.sendall(_READY)
+    spares = SpareNamespaces()
+    spares.prepare()
     while True:
         message = receive_message(sock, max_fds=_MAX_FDS, max_size=_MAX_MESSAGE)
         if message is None:
             os._exit(0)
         payload, fds = message
         sync: socket.socket | None = None
+        wanted = 0
         try:
             plan: InitPlan = pickle.loads(payload)  # noqa: S301 - from our own parent, over a private socket pair
             sync = socket.socket(fileno=fds.pop(0))
@@ -273,10 +280,15 @@ def serve(parent: int) -> None:
                 join=tuple((fd, kind) for fd, (_, kind) in zip(fds[3:], plan.join, strict=True)),
             )
             direct = can_clone_directly(plan)
-            pid = clone(CLONE_PARENT | direct_clone_flags(plan) if direct else CLONE_PARENT)
+            wanted = direct_clone_flags(plan) if direct else 0
+            flags = spares.clone_flags(wanted)
+            if direct and plan.loopback and not flags & Namespace.NET:
+                plan = replace(plan, loopback=False)  # a spare network namespace has it up already
+            pid = clone(CLONE_PARENT | flags)
             if pid == 0:  # pragma: no cover - the child leaves through os._exit
                 try:
                     sock.close()
+                    spares.close()
                     (run_init_directly if direct else run_intermediate)(plan, sync)
                 finally:
                     os._exit(1)
@@ -291,3 +303,5 @@ def serve(parent: int) -> None:
             for fd in fds:
                 os.close(fd)
         send_message(sock, reply.encode("utf-8", "surrogateescape"))
+        if wanted:  # the next container probably wants the same kinds: make them while it runs
+            spares.prepare(SPARE_KINDS & wanted)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from labcore.linux._libc import libc
 from labcore.linux.mount import MountFlag, UmountFlag, mount, pivot_root, umount
 from labcore.linux.namespaces import Namespace, setns, unshare
+from labcore.linux.netdev import set_interface_up
 from labcore.linux.process import CLONE_PARENT, clone
 from labcore.linux.uts import sethostname
 from labcore.runtime.hardening import PrivilegePlan, apply_privileges
@@ -83,7 +84,8 @@ class InitPlan:
     """Everything the intermediate and the init do, decided before fork.
 
     ``join`` are (open fd, namespace type) pairs to ``setns`` before cloning; ``rootfs`` is None
-    for ``exec`` into a running container (no mount setup, no START handshake).
+    for ``exec`` into a running container (no mount setup, no START handshake); ``loopback``
+    asks the init to bring up ``lo`` in its new network namespace (as Docker's ``none``).
     """
 
     clone_flags: int
@@ -100,6 +102,7 @@ class InitPlan:
     environ: dict[str, str]
     search_path: str
     privileges: PrivilegePlan
+    loopback: bool = False
 
 
 class _Step:
@@ -196,6 +199,9 @@ def _run_init(plan: InitPlan, sock: socket.socket) -> None:
             send(sock, SyncMessage.USERNS_READY)
             if receive(sock) != (SyncMessage.USERNS_MAPPED, ""):
                 os._exit(1)
+        if plan.loopback:
+            _Step.now = "bringing up the loopback interface"
+            set_interface_up("lo")
         if plan.rootfs is not None:
             _setup_mounts(plan.rootfs, plan.mount_steps)
         if plan.hostname:

@@ -344,6 +344,7 @@ def create(spec: ContainerSpec, stdio: tuple[int, int, int]) -> InitProcess:
             environ=environ,
             search_path=_search_path(process.env),
             privileges=privileges,
+            loopback=new_netns,
         )
         first, is_init, sync = _create_first_process(plan)
         try:

@@ -200,3 +200,35 @@ def test_detached_rm_removes_the_container_when_it_exits(busybox):
     from labcore.runtime import volumes
 
     assert volumes.list_volumes() == []  # its anonymous volume went with it
+
+
+def _root_is_volatile(mountinfo: str) -> bool:
+    root = next(line for line in mountinfo.splitlines() if line.split()[4] == "/")
+    options = root.split(" - ")[1].split()[2].split(",")
+    return "volatile" in options or "fsync=volatile" in options  # the second since Linux 6.11
+
+
+def test_rm_containers_skip_syncing_their_layer(busybox):
+    throwaway = containers.run(busybox, ["cat", "/proc/self/mountinfo"], remove=True)
+    assert _root_is_volatile(throwaway.stdout)
+    kept = containers.run(busybox, ["cat", "/proc/self/mountinfo"], name="kept")
+    try:
+        assert not _root_is_volatile(kept.stdout)
+    finally:
+        containers.remove("kept")
+
+
+def test_a_volatile_layer_mounts_again_after_a_clean_unmount(busybox):
+    from labcore.container.record import load_record
+    from labcore.container.rootfs import mount_rootfs, unmount_rootfs
+
+    container = containers.create(busybox, ["true"], remove=True)
+    record = load_record(container.paths)
+    try:
+        for _ in range(2):  # overlay refuses a work dir marked by a volatile mount, unless labcore clears it
+            rootfs = mount_rootfs(record, container.paths)
+            assert (rootfs / "bin" / "busybox").exists()
+            assert (container.paths.work_dir / "work" / "incompat" / "volatile").is_dir()
+            unmount_rootfs(container.paths)
+    finally:
+        containers.remove(container, force=True)

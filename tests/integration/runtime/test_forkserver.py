@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labcore.linux.namespaces import Namespace
+from labcore.linux.namespaces import Namespace, setns
+from labcore.linux.netdev import IFF_UP, interface_flags
 from labcore.runtime import forkserver
 from labcore.runtime.spec import DEFAULT_NAMESPACES
 from tests.integration.runtime.conftest import Result
@@ -143,3 +145,69 @@ def test_start_returns_once_the_command_runs_not_when_it_ends(run_container: Cal
     result = run_container(["sleep", "600"], during=still_running)
     assert result.extra["during"] is True
     assert result.code == 128 + signal.SIGKILL
+
+
+def _namespace_ids(out: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in out.split())
+
+
+_SHOW_NAMESPACES = "for n in net ipc uts; do echo $n=$(readlink /proc/self/ns/$n); done"
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_namespaces_made_ahead_go_to_one_container_each(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    host = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("net", "ipc", "uts")}
+    seen: list[dict[str, str]] = []
+    for _ in range(3):
+        result = run_container(["sh", "-c", _SHOW_NAMESPACES])
+        assert result.code == 0, result.err
+        seen.append(_namespace_ids(result.out))
+    for name in host:
+        ids = [inside[name] for inside in seen]
+        assert len(set(ids)) == 3 and host[name] not in ids, (name, ids)
+    assert all(result is not None and result[1] for result in created)  # each cloned directly
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_a_container_that_shares_the_hosts_namespaces_gets_the_hosts(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    assert run_container(["true"]).code == 0  # the server has made spares for the next one since
+    shared = run_container(["sh", "-c", _SHOW_NAMESPACES], namespaces=frozenset({Namespace.MNT, Namespace.PID}))
+    assert _namespace_ids(shared.out) == {name: os.readlink(f"/proc/self/ns/{name}") for name in ("net", "ipc", "uts")}
+    assert created[-1] is not None and created[-1][1]
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_a_new_uts_namespace_starts_with_the_hosts_hostname(run_container: Callable[..., Result]) -> None:
+    assert run_container(["hostname"], hostname="first-box").out == "first-box\n"
+    assert run_container(["hostname"]).out == f"{os.uname().nodename}\n"  # not the last container's
+
+
+def _loopback_flags_in(netns: str) -> int:
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - reports through the pipe
+        try:
+            setns(os.open(netns, os.O_RDONLY), int(Namespace.NET))
+            os.write(write_end, str(interface_flags("lo")).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        flags = reader.read()
+    os.waitpid(child, 0)
+    return int(flags)
+
+
+def test_the_idle_server_holds_a_new_network_namespace_with_loopback_up() -> None:
+    pid = forkserver.start(wait=30)
+    assert pid is not None
+    ours = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + 10
+    while os.readlink(f"/proc/{pid}/ns/net") == ours and time.monotonic() < deadline:
+        time.sleep(0.01)  # it makes its spares right after saying it is ready
+    assert os.readlink(f"/proc/{pid}/ns/net") != ours
+    assert _loopback_flags_in(f"/proc/{pid}/ns/net") & IFF_UP

@@ -203,3 +203,11 @@ def test_read_only_root_keeps_its_mounts_writable(run_container: Run) -> None:
     lines = result.out.splitlines()
     assert "Read-only file system" in lines[0]
     assert lines[1:] == ["x", "y"]
+
+
+def test_a_new_network_namespace_has_its_loopback_up(run_container: Run) -> None:
+    # as Docker's --network none: lo is up, with the addresses the kernel gives it
+    result = run_container(["sh", "-c", "ip addr show lo; ping -c 1 -W 2 127.0.0.1"])
+    assert result.code == 0, result.out + result.err
+    assert "LOOPBACK,UP" in result.out and "inet 127.0.0.1/8" in result.out
+    assert "1 packets received" in result.out
