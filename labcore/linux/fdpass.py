@@ -31,16 +31,18 @@ def send_message(sock: socket.socket, body: bytes, fds: Sequence[int] = ()) -> N
 def receive_message(sock: socket.socket, *, max_fds: int, max_size: int) -> tuple[bytes, list[int]] | None:
     """One message and the descriptors that came with it (close-on-exec); None at end of file before it.
 
+    Reads exactly one message, never into the next one, so that a peer may send several in a row.
     ``ValueError`` when the peer stops in the middle of a message or announces more than
     ``max_size`` bytes; descriptors received so far are closed then.
     """
     data = b""
     fds: list[int] = []
     space = socket.CMSG_SPACE(max_fds * _INT_SIZE)
+    wanted = _HEADER.size
     try:
-        while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
+        while len(data) < wanted:
             # MSG_CMSG_CLOEXEC: socket.recv_fds of Python 3.11 would drop any flags given to it
-            chunk, ancillary, _, _ = sock.recvmsg(1 << 16, space, socket.MSG_CMSG_CLOEXEC)
+            chunk, ancillary, _, _ = sock.recvmsg(min(wanted - len(data), 1 << 16), space, socket.MSG_CMSG_CLOEXEC)
             for level, kind, payload in ancillary:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     received = array.array("i")
@@ -51,8 +53,11 @@ def receive_message(sock: socket.socket, *, max_fds: int, max_size: int) -> tupl
                     return None
                 raise ValueError("the peer closed the connection in the middle of a message")
             data += chunk
-            if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] > max_size:
-                raise ValueError(f"message of {_HEADER.unpack_from(data)[0]} bytes, more than {max_size}")
+            if wanted == _HEADER.size and len(data) == _HEADER.size:
+                size = _HEADER.unpack(data)[0]
+                if size > max_size:
+                    raise ValueError(f"message of {size} bytes, more than {max_size}")
+                wanted += size
     except BaseException:
         for fd in fds:
             os.close(fd)

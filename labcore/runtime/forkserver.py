@@ -11,9 +11,9 @@ as when that process forks by itself: ``waitpid`` and ``SIGCHLD`` work unchanged
 container (without a user namespace) it clones the init directly into its new namespaces, which
 then joins its cgroup itself (:func:`~labcore.runtime.init.run_init_directly`); otherwise it
 clones an intermediate, as the caller would. Like the fork servers of Python's
-:mod:`multiprocessing` and Android's zygote. While it waits, it makes the next container's
-network (loopback up), IPC and UTS namespaces for itself, which the next init it clones inherits
-(:mod:`labcore.runtime.spare_namespaces`).
+:mod:`multiprocessing` and Android's zygote. While a container runs, the server clones the next
+one's init ahead of time, in the same new namespaces, and hands it the next plan with the same
+clone flags (:mod:`labcore.runtime.preinit`).
 
 Each process gets its own server, started by the second container it creates (a one-shot command
 does not pay for it) or by :func:`start`. Until the server says it is ready, and in forked
@@ -21,33 +21,36 @@ children, :func:`create_process` returns ``None`` and the caller forks by itself
 ignores terminal signals, dies with its parent (``PR_SET_PDEATHSIG``) and exits at end of file;
 :func:`stop` ends it (it also runs at exit). ``LABCORE_NO_FORKSERVER=1`` turns it off.
 
-Protocol over a stream socket pair: the caller sends a 4-byte length and the pickled
+Protocol over a stream socket pair, one framed message each (:mod:`labcore.linux.fdpass`): the
+caller sends a header line (``direct FLAGS`` or ``intermediate``) and the pickled
 :class:`~labcore.runtime.init.InitPlan`, with the sync socket, the three stdio descriptors and the
 namespace descriptors to join as ``SCM_RIGHTS``; the server answers ``init PID``,
-``intermediate PID`` or ``error ERRNO\0MESSAGE\0FILENAME``. Pickle is safe here: the socket pair is
-private to a parent and its child.
+``intermediate PID`` or ``error ERRNO\0MESSAGE\0FILENAME``. Before an answer, or after it, the
+server may send notices about pre-cloned inits, which are the caller's children:
+``preinit PID`` (made) and ``discarded PID`` (killed, to be reaped). Pickle is safe here: the
+socket pair is private to a parent and its child.
 """
 
 from __future__ import annotations
 
 import _thread
 import atexit
+import contextlib
 import gc
 import os
 import select
 import signal
 import socket
 import sys
-from dataclasses import replace
 
 from labcore.config import package_parent
 from labcore.linux.fdpass import receive_message, send_message
-from labcore.runtime.init import InitPlan
+from labcore.runtime.init import InitPlan, can_clone_directly, direct_clone_flags
+from labcore.runtime.preinit import MAX_FDS, MAX_MESSAGE, preclone, unpack_plan
 
 __all__ = ["create_process", "serve", "served", "server_pid", "start", "stop"]
 
-_MAX_FDS = 16
-_MAX_MESSAGE = 1 << 24  # a plan: mount steps, arguments and environment
+_MAX_REPLY = 1 << 16
 _READY = b"R"
 _SERVER_FD = 3
 _PROCESS_NAME = b"labcore-forksrv"
@@ -60,6 +63,16 @@ class _Connection:
         self.pid = pid
         self.sock = sock
         self.ready = False
+        self.ahead: _Ahead | None = None  # the init the server cloned ahead, our child until used
+
+
+class _Ahead:
+    """An init cloned ahead by the fork server: its pid, the clone flags it has, the socket for its plan."""
+
+    def __init__(self, pid: int, flags: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self.flags = flags
+        self.sock = sock
 
 
 class _State:
@@ -88,6 +101,8 @@ def _forget_after_fork() -> None:
     _State.connection = None
     if connection is not None:
         connection.sock.close()  # the parent's server must see end of file when the parent leaves
+        if connection.ahead is not None:
+            connection.ahead.sock.close()  # and so must the parent's init cloned ahead
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -199,21 +214,34 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
             if state.creations >= 2:
                 state.connection = _spawn()
             return None
+        import pickle
+
+        direct = can_clone_directly(plan)
+        flags = direct_clone_flags(plan)
+        fds = [sync.fileno(), *plan.stdio, *(fd for fd, _ in plan.join)]
+        body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
         try:
             if not _is_ready(connection):
                 return None
-            import pickle
-
-            fds = [sync.fileno(), *plan.stdio, *(fd for fd, _ in plan.join)]
-            send_message(connection.sock, pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), fds)
-        except OSError:
+            _take_notices(connection)
+            pid = _hand_to_preinit(connection, flags, body, fds) if direct else None
+            if pid is None:
+                header = f"direct {flags}" if direct else "intermediate"
+                send_message(connection.sock, header.encode() + b"\n" + body, fds)
+        except (OSError, ValueError):
             state.connection = None  # it died: fork by ourselves from now on
             _reap(connection)
             return None
-        reply = receive_message(connection.sock, max_fds=0, max_size=_MAX_MESSAGE)
-    if reply is None:
-        raise OSError("the fork server ended without answering")
-    word, _, rest = reply[0].decode("utf-8", "surrogateescape").partition(" ")
+        try:
+            reply = f"init {pid}" if pid is not None else _read_reply(connection)
+            if direct and reply.startswith("init "):
+                send_message(connection.sock, f"ahead {flags}".encode())  # the next one's init
+        except (OSError, ValueError):
+            state.connection = None
+            _reap(connection)
+            if pid is None:
+                raise OSError("the fork server ended without answering") from None
+    word, _, rest = reply.partition(" ")
     if word in ("init", "intermediate"):
         state.served += 1
         return int(rest), word == "init"
@@ -221,13 +249,79 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
     raise OSError(int(number or 0), f"{message} (fork server)", filename or None)
 
 
-def _reap(connection: _Connection) -> None:
-    connection.sock.close()
+def _hand_to_preinit(connection: _Connection, flags: int, body: bytes, fds: list[int]) -> int | None:
+    """Send the plan to the init cloned ahead for ``flags``, if there is one; its pid, or None."""
+    ahead, connection.ahead = connection.ahead, None
+    if ahead is None:
+        return None
+    with ahead.sock:
+        if ahead.flags == flags:
+            try:
+                send_message(ahead.sock, body, fds)
+                return ahead.pid
+            except OSError:
+                pass  # it died: kill it for sure, reap it, and ask the server
+    _kill_and_reap(ahead.pid)
+    return None
+
+
+def _read_reply(connection: _Connection) -> str:
+    """The server's answer to a request, after taking the notices sent before it."""
+    while True:
+        message = receive_message(connection.sock, max_fds=1, max_size=_MAX_REPLY)
+        if message is None:
+            raise OSError("the fork server ended without answering")
+        if not _take_notice(connection, *message):
+            return message[0].decode("utf-8", "surrogateescape")
+
+
+def _take_notices(connection: _Connection) -> None:
+    """Take the notices the server has sent since the last request (without waiting for any)."""
+    connection.sock.setblocking(False)
     try:
-        os.kill(connection.pid, signal.SIGKILL)  # it keeps nothing: no need to let it clean up
-        os.waitpid(connection.pid, 0)
+        while (message := receive_message(connection.sock, max_fds=1, max_size=_MAX_REPLY)) is not None:
+            if not _take_notice(connection, *message):
+                raise ValueError(f"unexpected message from the fork server: {message[0]!r}")
+    except BlockingIOError:
+        pass
+    finally:
+        connection.sock.setblocking(True)
+
+
+def _take_notice(connection: _Connection, body: bytes, fds: list[int]) -> bool:
+    """Keep the init a ``preinit FLAGS PID`` notice announces (with its socket); False for an answer."""
+    word, *fields = body.decode("utf-8", "surrogateescape").split()
+    if word != "preinit":
+        for fd in fds:
+            os.close(fd)
+        return False
+    ahead = _Ahead(int(fields[1]), int(fields[0]), socket.socket(fileno=fds[0]))
+    if connection.ahead is not None:  # not used: there is one init ahead at most
+        connection.ahead.sock.close()
+        _kill_and_reap(connection.ahead.pid)
+    connection.ahead = ahead
+    return True
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def _reap(connection: _Connection) -> None:
+    """End the server and the init it cloned ahead for us (our child), and reap both."""
+    _kill_and_reap(connection.pid)  # it keeps nothing: no need to let it clean up
+    # once it is gone, everything it sent is in the socket, the last init it cloned ahead too
+    with contextlib.suppress(OSError, ValueError):
+        _take_notices(connection)
+    connection.sock.close()
+    if connection.ahead is not None:
+        connection.ahead.sock.close()
+        _kill_and_reap(connection.ahead.pid)
+        connection.ahead = None
 
 
 # -- the server's side ------------------------------------------------------------------------
@@ -235,19 +329,8 @@ def _reap(connection: _Connection) -> None:
 
 def serve(parent: int) -> None:
     """The fork server's main loop (runs in the spawned interpreter; never returns)."""
-    import pickle
-
-    from labcore.linux.namespaces import Namespace
     from labcore.linux.prctl import set_name, set_pdeathsig
-    from labcore.linux.process import CLONE_PARENT, clone
-    from labcore.runtime.init import (
-        can_clone_directly,
-        direct_clone_flags,
-        run_init_directly,
-        run_intermediate,
-        warm_up_libc,
-    )
-    from labcore.runtime.spare_namespaces import SPARE_KINDS, SpareNamespaces
+    from labcore.runtime.init import warm_up_libc
 
     set_pdeathsig(signal.SIGKILL)
     if os.getppid() != parent:
@@ -262,46 +345,56 @@ def serve(parent: int) -> None:
     gc.freeze()
     sock = socket.socket(fileno=_SERVER_FD)
     sock.sendall(_READY)
-    spares = SpareNamespaces()
-    spares.prepare()
     while True:
-        message = receive_message(sock, max_fds=_MAX_FDS, max_size=_MAX_MESSAGE)
+        message = receive_message(sock, max_fds=MAX_FDS, max_size=MAX_MESSAGE)
         if message is None:
             os._exit(0)
         payload, fds = message
-        sync: socket.socket | None = None
-        wanted = 0
+        header, _, body = payload.partition(b"\n")
+        if header.startswith(b"ahead "):
+            _clone_ahead(int(header.split()[1]), sock)
+            continue
         try:
-            plan: InitPlan = pickle.loads(payload)  # noqa: S301 - from our own parent, over a private socket pair
-            sync = socket.socket(fileno=fds.pop(0))
-            plan = replace(
-                plan,
-                stdio=(fds[0], fds[1], fds[2]),
-                join=tuple((fd, kind) for fd, (_, kind) in zip(fds[3:], plan.join, strict=True)),
-            )
-            direct = can_clone_directly(plan)
-            wanted = direct_clone_flags(plan) if direct else 0
-            flags = spares.clone_flags(wanted)
-            if direct and plan.loopback and not flags & Namespace.NET:
-                plan = replace(plan, loopback=False)  # a spare network namespace has it up already
-            pid = clone(CLONE_PARENT | flags)
-            if pid == 0:  # pragma: no cover - the child leaves through os._exit
-                try:
-                    sock.close()
-                    spares.close()
-                    (run_init_directly if direct else run_intermediate)(plan, sync)
-                finally:
-                    os._exit(1)
-            reply = f"{'init' if direct else 'intermediate'} {pid}"
-        except OSError as error:
-            reply = f"error {error.errno or 0}\0{error.strerror or error}\0{error.filename or ''}"
-        except Exception as error:  # a bad request must not end the server
-            reply = f"error 0\0{type(error).__name__}: {error}\0"
+            reply = _clone_for(body, fds, sock)
         finally:
-            if sync is not None:
-                sync.close()
             for fd in fds:
                 os.close(fd)
         send_message(sock, reply.encode("utf-8", "surrogateescape"))
-        if wanted:  # the next container probably wants the same kinds: make them while it runs
-            spares.prepare(SPARE_KINDS & wanted)
+
+
+def _clone_ahead(flags: int, sock: socket.socket) -> None:
+    """Clone an init ahead for the next plan with ``flags``; pass its socket to the caller."""
+    try:
+        pid, plan_end = preclone(flags, [sock])
+    except OSError:
+        return  # the next request clones as usual
+    try:
+        send_message(sock, f"preinit {flags} {pid}".encode(), [plan_end.fileno()])
+    finally:
+        plan_end.close()  # only the caller holds it now: its end of file ends the init
+
+
+def _clone_for(body: bytes, fds: list[int], server: socket.socket) -> str:
+    """Clone the init (or an intermediate) for the pickled plan ``body``; the reply to send."""
+    from labcore.linux.process import CLONE_PARENT, clone
+    from labcore.runtime.init import run_init_directly, run_intermediate
+
+    sync: socket.socket | None = None
+    try:
+        plan, sync = unpack_plan(body, list(fds))
+        direct = can_clone_directly(plan)
+        pid = clone(CLONE_PARENT | direct_clone_flags(plan) if direct else CLONE_PARENT)
+        if pid == 0:  # pragma: no cover - the child leaves through os._exit
+            try:
+                server.close()
+                (run_init_directly if direct else run_intermediate)(plan, sync)
+            finally:
+                os._exit(1)
+        return f"{'init' if direct else 'intermediate'} {pid}"
+    except OSError as error:
+        return f"error {error.errno or 0}\0{error.strerror or error}\0{error.filename or ''}"
+    except Exception as error:  # a bad request must not end the server
+        return f"error 0\0{type(error).__name__}: {error}\0"
+    finally:
+        if sync is not None:
+            sync.detach()  # fds[0]: closed with the others by the caller

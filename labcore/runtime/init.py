@@ -155,20 +155,23 @@ def direct_clone_flags(plan: InitPlan) -> int:
     return plan.clone_flags & ~int(Namespace.CGROUP)
 
 
-def run_init_directly(plan: InitPlan, sock: socket.socket) -> None:
+def run_init_directly(plan: InitPlan, sock: socket.socket, deferred: int = Namespace.CGROUP) -> None:
     """Body of an init cloned without an intermediate: join its cgroup and namespaces itself.
 
     The process that cloned it left out ``CLONE_NEWCGROUP`` (:func:`direct_clone_flags`): the
     cgroup namespace is made here, after joining the container's cgroup, so that the namespace's
-    root is that cgroup. Only when :func:`can_clone_directly`: in a new user namespace the init
-    has no rights over the host's cgroup files until its id maps are written; an exec must fork
-    after ``setns`` into a PID namespace.
+    root is that cgroup. ``deferred`` are the namespaces of ``plan`` to make here rather than at
+    the clone (an init cloned ahead of its plan makes its mount namespace here too, so that it
+    sees the root filesystem mounted since). Only when :func:`can_clone_directly`: in a new user
+    namespace the init has no rights over the host's cgroup files until its id maps are written;
+    an exec must fork after ``setns`` into a PID namespace.
     """
     try:
         _join(plan)
-        if plan.clone_flags & Namespace.CGROUP:
-            _Step.now = "creating the cgroup namespace"
-            unshare(Namespace.CGROUP)
+        late = plan.clone_flags & deferred
+        if late:
+            _Step.now = "creating the cgroup namespace" if late == Namespace.CGROUP else "creating namespaces"
+            unshare(late)
     except BaseException as error:
         _report_failure(sock, error)
         os._exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -202,12 +203,80 @@ def _loopback_flags_in(netns: str) -> int:
     return int(flags)
 
 
-def test_the_idle_server_holds_a_new_network_namespace_with_loopback_up() -> None:
-    pid = forkserver.start(wait=30)
-    assert pid is not None
-    ours = os.readlink("/proc/self/ns/net")
+def _children_named(name: str) -> list[int]:
+    found = []
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                    found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_the_next_init_waits_cloned_ahead_in_new_namespaces(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    assert run_container(["true"]).code == 0
     deadline = time.monotonic() + 10
-    while os.readlink(f"/proc/{pid}/ns/net") == ours and time.monotonic() < deadline:
-        time.sleep(0.01)  # it makes its spares right after saying it is ready
-    assert os.readlink(f"/proc/{pid}/ns/net") != ours
+    while not (ahead := _children_named("labcore-preinit")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(ahead) == 1, "no init was cloned ahead for the next container"
+    pid = ahead[0]
+    for name in ("net", "pid", "ipc", "uts"):
+        assert os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"), name
+    # its mount namespace is made when its plan comes, after the caller mounted the root
+    assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
     assert _loopback_flags_in(f"/proc/{pid}/ns/net") & IFF_UP
+    assert run_container(["true"]).code == 0
+    assert created[-1] == (pid, True)  # the next container got it
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_stop_reaps_the_init_cloned_ahead(run_container: Callable[..., Result]) -> None:
+    assert run_container(["true"]).code == 0
+    deadline = time.monotonic() + 10
+    while not _children_named("labcore-preinit") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ahead = _children_named("labcore-preinit")
+    assert ahead
+    forkserver.stop()
+    assert not Path(f"/proc/{ahead[0]}").exists()  # killed and reaped, not a zombie
+    forkserver.start(wait=30)  # for the fixture's check that the server made a process
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_an_init_cloned_ahead_for_other_namespaces_is_discarded_and_reaped(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    assert run_container(["true"]).code == 0
+    deadline = time.monotonic() + 10
+    while not _children_named("labcore-preinit") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ahead = _children_named("labcore-preinit")
+    assert ahead
+    shared = run_container(["readlink", "/proc/self/ns/net"], namespaces=frozenset({Namespace.MNT, Namespace.PID}))
+    assert shared.out.strip() == os.readlink("/proc/self/ns/net")
+    assert created[-1] is not None and created[-1][0] != ahead[0]
+    assert not Path(f"/proc/{ahead[0]}").exists()
+
+
+def test_an_init_cloned_ahead_exits_when_its_socket_closes() -> None:
+    # what happens when the caller dies: the init waiting for a plan must not outlive it. A
+    # forked child stands in for the fork server: what it clones ahead is our child.
+    read_end, write_end = os.pipe()
+    helper = os.fork()
+    if helper == 0:  # pragma: no cover - reports through the pipe
+        try:
+            from labcore.runtime.preinit import preclone
+
+            pid, _plan_end = preclone(int(Namespace.PID | Namespace.NET), [])
+            os.write(write_end, f"{pid}\n".encode())
+        finally:
+            os._exit(0)  # closes plan_end, the only end left
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        pid = int(reader.readline())
+    assert os.waitpid(helper, 0)[1] == 0
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # it ended by itself, at end of file
