@@ -25,10 +25,11 @@ Protocol over a stream socket pair, one framed message each (:mod:`labcore.linux
 caller sends a header line (``direct FLAGS`` or ``intermediate``) and the pickled
 :class:`~labcore.runtime.init.InitPlan`, with the sync socket, the three stdio descriptors and the
 namespace descriptors to join as ``SCM_RIGHTS``; the server answers ``init PID``,
-``intermediate PID`` or ``error ERRNO\0MESSAGE\0FILENAME``. Before an answer, or after it, the
-server may send notices about pre-cloned inits, which are the caller's children:
-``preinit PID`` (made) and ``discarded PID`` (killed, to be reaped). Pickle is safe here: the
-socket pair is private to a parent and its child.
+``intermediate PID`` or ``error ERRNO\0MESSAGE\0FILENAME``. After a new container's init is on
+its way, the caller sends ``ahead FLAGS`` (and a line with the C init's path, if built), without
+an answer: the server clones the next init ahead and sends ``preinit FLAGS PID KIND`` (``c`` or
+``python``) with the init's plan socket, which the caller takes before its next request. Pickle
+is safe here: the socket pair is private to a parent and its child.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ import select
 import signal
 import socket
 import sys
+from typing import ClassVar
 
 from labcore.config import package_parent
 from labcore.linux.fdpass import receive_message, send_message
+from labcore.runtime.cinit import binary_path, encode_plan
 from labcore.runtime.init import InitPlan, can_clone_directly, direct_clone_flags
-from labcore.runtime.preinit import MAX_FDS, MAX_MESSAGE, preclone, unpack_plan
+from labcore.runtime.preinit import DEFERRED, MAX_FDS, MAX_MESSAGE, preclone, unpack_plan
 
-__all__ = ["create_process", "serve", "served", "server_pid", "start", "stop"]
+__all__ = ["ahead_pid", "create_process", "serve", "served", "served_ahead", "server_pid", "start", "stop"]
 
 _MAX_REPLY = 1 << 16
 _READY = b"R"
@@ -67,12 +70,13 @@ class _Connection:
 
 
 class _Ahead:
-    """An init cloned ahead by the fork server: its pid, the clone flags it has, the socket for its plan."""
+    """An init cloned ahead by the fork server: its pid, clone flags, the socket for its plan, its kind."""
 
-    def __init__(self, pid: int, flags: int, sock: socket.socket) -> None:
+    def __init__(self, pid: int, flags: int, sock: socket.socket, in_c: bool) -> None:
         self.pid = pid
         self.flags = flags
         self.sock = sock
+        self.in_c = in_c  # it runs the C init, which takes the plan in its own format
 
 
 class _State:
@@ -80,6 +84,7 @@ class _State:
     connection: _Connection | None = None
     creations = 0
     served = 0
+    served_ahead: ClassVar[dict[str, int]] = {"c": 0, "python": 0}
     lock = _thread.allocate_lock()
 
 
@@ -92,6 +97,7 @@ def _own_state() -> type[_State]:
         _State.connection = None  # the parent's server, whose socket this child closed at fork
         _State.creations = 0
         _State.served = 0
+        _State.served_ahead = {"c": 0, "python": 0}
         _State.lock = _thread.allocate_lock()
     return _State
 
@@ -138,6 +144,25 @@ def _disabled() -> bool:
 def served() -> int:
     """How many processes this process's fork servers have created for it."""
     return _own_state().served
+
+
+def served_ahead(kind: str) -> int:
+    """How many of them were inits cloned ahead, running the ``"c"`` or the ``"python"`` init."""
+    return _own_state().served_ahead[kind]
+
+
+def ahead_pid(wait: float = 0) -> int | None:
+    """The pid of the init the server cloned ahead for the next container, waiting up to ``wait`` s."""
+    state = _own_state()
+    with state.lock:
+        connection = state.connection
+        if connection is None or not _is_ready(connection, wait):
+            return None
+        if connection.ahead is None:
+            readable, _, _ = select.select([connection.sock], [], [], wait)
+            if readable:
+                _take_notices(connection)
+        return connection.ahead.pid if connection.ahead else None
 
 
 def _spawn() -> _Connection | None:
@@ -219,14 +244,14 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
         direct = can_clone_directly(plan)
         flags = direct_clone_flags(plan)
         fds = [sync.fileno(), *plan.stdio, *(fd for fd, _ in plan.join)]
-        body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
         try:
             if not _is_ready(connection):
                 return None
             _take_notices(connection)
-            pid = _hand_to_preinit(connection, flags, body, fds) if direct else None
+            pid = _hand_to_preinit(connection, flags, plan, fds) if direct else None
             if pid is None:
                 header = f"direct {flags}" if direct else "intermediate"
+                body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
                 send_message(connection.sock, header.encode() + b"\n" + body, fds)
         except (OSError, ValueError):
             state.connection = None  # it died: fork by ourselves from now on
@@ -235,7 +260,9 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
         try:
             reply = f"init {pid}" if pid is not None else _read_reply(connection)
             if direct and reply.startswith("init "):
-                send_message(connection.sock, f"ahead {flags}".encode())  # the next one's init
+                c_init = binary_path()
+                ahead = f"ahead {flags}" + (f"\n{c_init}" if c_init else "")
+                send_message(connection.sock, ahead.encode("utf-8", "surrogateescape"))  # the next one's init
         except (OSError, ValueError):
             state.connection = None
             _reap(connection)
@@ -249,15 +276,19 @@ def create_process(plan: InitPlan, sync: socket.socket) -> tuple[int, bool] | No
     raise OSError(int(number or 0), f"{message} (fork server)", filename or None)
 
 
-def _hand_to_preinit(connection: _Connection, flags: int, body: bytes, fds: list[int]) -> int | None:
+def _hand_to_preinit(connection: _Connection, flags: int, plan: InitPlan, fds: list[int]) -> int | None:
     """Send the plan to the init cloned ahead for ``flags``, if there is one; its pid, or None."""
+    import pickle
+
     ahead, connection.ahead = connection.ahead, None
     if ahead is None:
         return None
     with ahead.sock:
-        if ahead.flags == flags:
+        body = encode_plan(plan, plan.clone_flags & DEFERRED) if ahead.in_c else pickle.dumps(plan, 5)
+        if ahead.flags == flags and body is not None:
             try:
                 send_message(ahead.sock, body, fds)
+                _State.served_ahead["c" if ahead.in_c else "python"] += 1
                 return ahead.pid
             except OSError:
                 pass  # it died: kill it for sure, reap it, and ask the server
@@ -295,7 +326,7 @@ def _take_notice(connection: _Connection, body: bytes, fds: list[int]) -> bool:
         for fd in fds:
             os.close(fd)
         return False
-    ahead = _Ahead(int(fields[1]), int(fields[0]), socket.socket(fileno=fds[0]))
+    ahead = _Ahead(int(fields[1]), int(fields[0]), socket.socket(fileno=fds[0]), fields[2] == "c")
     if connection.ahead is not None:  # not used: there is one init ahead at most
         connection.ahead.sock.close()
         _kill_and_reap(connection.ahead.pid)
@@ -352,7 +383,7 @@ def serve(parent: int) -> None:
         payload, fds = message
         header, _, body = payload.partition(b"\n")
         if header.startswith(b"ahead "):
-            _clone_ahead(int(header.split()[1]), sock)
+            _clone_ahead(int(header.split()[1]), body.decode("utf-8", "surrogateescape") or None, sock)
             continue
         try:
             reply = _clone_for(body, fds, sock)
@@ -362,14 +393,18 @@ def serve(parent: int) -> None:
         send_message(sock, reply.encode("utf-8", "surrogateescape"))
 
 
-def _clone_ahead(flags: int, sock: socket.socket) -> None:
-    """Clone an init ahead for the next plan with ``flags``; pass its socket to the caller."""
+def _clone_ahead(flags: int, c_init: str | None, sock: socket.socket) -> None:
+    """Clone an init ahead for the next plan with ``flags``; pass its socket to the caller.
+
+    The init execs ``c_init`` (:mod:`labcore.runtime.cinit`), if given, to wait for its plan.
+    """
     try:
-        pid, plan_end = preclone(flags, [sock])
+        pid, plan_end = preclone(flags, [sock], c_init)
     except OSError:
         return  # the next request clones as usual
     try:
-        send_message(sock, f"preinit {flags} {pid}".encode(), [plan_end.fileno()])
+        kind = "c" if c_init else "python"
+        send_message(sock, f"preinit {flags} {pid} {kind}".encode(), [plan_end.fileno()])
     finally:
         plan_end.close()  # only the caller holds it now: its end of file ends the init
 

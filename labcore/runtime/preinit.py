@@ -38,6 +38,7 @@ DEFERRED = Namespace.CGROUP | Namespace.MNT
 MAX_FDS = 16
 MAX_MESSAGE = 1 << 24  # a plan: mount steps, arguments and environment
 _PROCESS_NAME = b"labcore-preinit"
+_C_PLAN_FD = 3
 
 
 def unpack_plan(payload: bytes, fds: list[int]) -> tuple[InitPlan, socket.socket]:
@@ -56,12 +57,16 @@ def unpack_plan(payload: bytes, fds: list[int]) -> tuple[InitPlan, socket.socket
     return plan, sync
 
 
-def preclone(flags: int, close_in_child: Sequence[socket.socket]) -> tuple[int, socket.socket]:
+def preclone(
+    flags: int, close_in_child: Sequence[socket.socket], c_init: str | None = None
+) -> tuple[int, socket.socket]:
     """Clone an init for a plan with clone ``flags`` (as :func:`~labcore.runtime.init.direct_clone_flags`).
 
     It becomes a child of the fork server's caller and waits for its plan; the namespaces in
-    :data:`DEFERRED` are left for later. Returns its pid and the end of its socket to send the
-    plan on (for the caller). ``close_in_child`` are the server's sockets.
+    :data:`DEFERRED` are left for later. With ``c_init`` (:mod:`labcore.runtime.cinit`) it execs
+    that program to wait, which then takes the plan in its own format. Returns its pid and the
+    end of its socket to send the plan on (for the caller). ``close_in_child`` are the server's
+    sockets.
     """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
@@ -75,6 +80,9 @@ def preclone(flags: int, close_in_child: Sequence[socket.socket]) -> tuple[int, 
             ours.close()
             for sock in close_in_child:
                 sock.close()
+            if c_init is not None:
+                os.dup2(theirs.fileno(), _C_PLAN_FD)  # inheritable: the C init reads its plan there
+                os.execv(c_init, [c_init, "--loopback"] if flags & Namespace.NET else [c_init])  # noqa: S606
             _wait_for_plan(theirs, bool(flags & Namespace.NET))
         finally:
             os._exit(1)

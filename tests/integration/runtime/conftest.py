@@ -7,14 +7,15 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labcore.linux.mount import UmountFlag, mount, umount
-from labcore.runtime import forkserver
+from labcore.linux.namespaces import Namespace
+from labcore.runtime import cinit, forkserver
 from labcore.runtime.process import ExecFailedError, create
 from labcore.runtime.spec import ContainerSpec, ProcessSpec
 
@@ -79,14 +80,28 @@ def new_id() -> str:
     return "test-" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(params=["fork", "forkserver"])
+@pytest.fixture(params=["fork", "forkserver", "ahead-python", "ahead-c"])
 def creation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """How the container's processes are made: forked by this process, or by its fork server."""
+    """How the container's processes are made: forked by this process, by its fork server, or
+    by an init the fork server cloned ahead, running the Python or the C init.
+
+    In the ``ahead`` modes :func:`run_container` first runs a throwaway container with the same
+    namespaces, so that the server clones the next init ahead; it then checks that its container
+    got that init.
+    """
     if request.param == "fork":
         monkeypatch.setenv("LABCORE_NO_FORKSERVER", "1")
     else:
         monkeypatch.delenv("LABCORE_NO_FORKSERVER", raising=False)
         assert forkserver.start(wait=30) is not None
+    if request.param == "ahead-python":
+        monkeypatch.setenv("LABCORE_C_INIT", "0")
+    elif request.param == "ahead-c":
+        monkeypatch.delenv("LABCORE_C_INIT", raising=False)
+        if cinit.binary_path() is None:
+            if shutil.which("cc"):
+                pytest.fail(f"the C init is not built: python -m labcore.runtime.cinit (to {cinit.default_path()})")
+            pytest.skip("no C compiler to build the C init")
     served = forkserver.served()
     yield request.param
     if request.param == "fork":
@@ -113,6 +128,12 @@ def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., 
             process=ProcessSpec(args=args, **(process or {})),
             **spec_fields,
         )
+        kind = creation.removeprefix("ahead-") if creation.startswith("ahead-") else None
+        if kind is not None and Namespace.USER not in spec.namespaces:
+            _clone_next_init_ahead(replace(spec, id=new_id(), process=ProcessSpec(args=["true"])))
+            served_ahead = forkserver.served_ahead(kind)
+        else:
+            kind = None
         out_path, err_path = tmp_path / f"{spec.id}.out", tmp_path / f"{spec.id}.err"
         stdin_read, stdin_write = os.pipe()
         os.write(stdin_write, stdin)
@@ -123,6 +144,8 @@ def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., 
                 init = create(spec, (stdin_read, out.fileno(), err.fileno()))
             finally:
                 os.close(stdin_read)
+                if kind is not None:
+                    assert forkserver.served_ahead(kind) == served_ahead + 1, f"not created by a {kind} init ahead"
         try:
             try:
                 init.start()
@@ -137,3 +160,19 @@ def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., 
         return Result(code, out_path.read_text(), err_path.read_text(), oom, extra)
 
     return run
+
+
+def _clone_next_init_ahead(throwaway: ContainerSpec) -> None:
+    """Run a container (whatever becomes of it) so that the fork server clones the next init ahead."""
+    with open(os.devnull, "r+b") as null:
+        try:
+            init = create(throwaway, (null.fileno(), null.fileno(), null.fileno()))
+        except Exception:  # a spec meant to fail fails here too; the init is cloned ahead all the same
+            pass
+        else:
+            try:
+                init.start()
+                init.wait()
+            finally:
+                init.destroy()
+    assert forkserver.ahead_pid(wait=10) is not None, "the fork server cloned no init ahead"
