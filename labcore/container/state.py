@@ -23,7 +23,7 @@ from typing import Any
 
 from labcore.config import settings
 from labcore.container.errors import IllegalStateError
-from labcore.fs.atomic import write_json_atomic
+from labcore.fs.atomic import open_lock_file, write_json_atomic
 from labcore.linux import proc
 
 __all__ = [
@@ -195,8 +195,7 @@ def now_rfc3339() -> str:
 @contextlib.contextmanager
 def locked(paths: ContainerPaths) -> Iterator[None]:
     """Hold this container's exclusive lock (flock) for the duration of the block."""
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = open_lock_file(paths.lock_file, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["fsync_directory", "locked", "write_atomic", "write_json_atomic"]
+__all__ = ["fsync_directory", "locked", "open_lock_file", "write_atomic", "write_json_atomic"]
 
 _temp_numbers = itertools.count()
 
@@ -30,14 +30,22 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+def write_atomic(
+    path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True, make_parent: bool = False
+) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a part.
 
     ``durable`` also syncs the file and its directory, so the new content survives a power loss.
     Volatile state (under the run directory, rewritten several times per container run) skips
-    that, as runc's ``state.json`` does.
+    that, as runc's ``state.json`` does. ``make_parent`` creates the directory if it is missing.
     """
-    fd, temp_name = _create_temp(path)
+    try:
+        fd, temp_name = _create_temp(path)
+    except FileNotFoundError:
+        if not make_parent:
+            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = _create_temp(path)
     try:
         try:
             view = memoryview(data)
@@ -70,9 +78,18 @@ def _create_temp(path: Path) -> tuple[int, str]:
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, indent: int | None = 2) -> None:
     """:func:`write_atomic` of ``data`` as JSON (sorted keys, a final newline); creates the parent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, indent=indent, sort_keys=True) + "\n"
-    write_atomic(path, text.encode("utf-8"), durable=durable)
+    write_atomic(path, text.encode("utf-8"), durable=durable, make_parent=True)
+
+
+def open_lock_file(lock_path: Path, mode: int) -> int:
+    """Open (creating it, and its directory, if missing) a file to ``flock``; the descriptor."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+    try:
+        return os.open(lock_path, flags, mode)
+    except FileNotFoundError:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(lock_path, flags, mode)
 
 
 @contextlib.contextmanager
@@ -81,8 +98,7 @@ def locked(lock_path: Path, *, shared: bool = False) -> Iterator[None]:
 
     The kernel drops the lock when the process dies, so a killed writer never wedges the store.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = open_lock_file(lock_path, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield

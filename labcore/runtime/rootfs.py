@@ -139,21 +139,22 @@ def plan_rootfs(
 ) -> tuple[MountStep, ...]:
     """Every mount step for ``spec``, in order; ``console`` is the tty to bind at ``/dev/console``."""
     root = spec.rootfs
-    dev = root / "dev"
+    top = str(root)
+    dev = f"{top}/dev"  # strings, not Paths: this runs for every container
     nodev = 0 if spec.privileged else MountFlag.NODEV
     steps: list[MountStep] = []
     # pivot_root needs a mount point: an overlay already is one, except that in a new user
     # namespace the mounts copied from the host are locked, and pivot_root refuses a locked root
     if userns or not os.path.ismount(root):
-        steps.append(MountStep("mount", str(root), str(root), None, MountFlag.BIND | MountFlag.REC))
+        steps.append(MountStep("mount", top, top, None, MountFlag.BIND | MountFlag.REC))
     steps += [
-        MountStep("remount", str(root), flags=nodev),
-        MountStep("mkdir", str(root / "proc")),
-        MountStep("mount", str(root / "proc"), "proc", "proc", _SAFE),
-        MountStep("mkdir", str(dev)),
+        MountStep("remount", top, flags=nodev),
+        MountStep("mkdir", f"{top}/proc"),
+        MountStep("mount", f"{top}/proc", "proc", "proc", _SAFE),
+        MountStep("mkdir", dev),
         MountStep(
             "mount",
-            str(dev),
+            dev,
             "tmpfs",
             "tmpfs",
             MountFlag.NOSUID | MountFlag.STRICTATIME | nodev,
@@ -161,36 +162,36 @@ def plan_rootfs(
         ),
     ]
     for name in DEVICE_NODES:
-        steps.append(MountStep("mkfile", str(dev / name)))
-        steps.append(MountStep("mount", str(dev / name), f"/dev/{name}", None, MountFlag.BIND))
+        steps.append(MountStep("mkfile", f"{dev}/{name}"))
+        steps.append(MountStep("mount", f"{dev}/{name}", f"/dev/{name}", None, MountFlag.BIND))
     if console is not None:
-        steps.append(MountStep("mkfile", str(dev / "console")))
-        steps.append(MountStep("mount", str(dev / "console"), console, None, MountFlag.BIND))
+        steps.append(MountStep("mkfile", f"{dev}/console"))
+        steps.append(MountStep("mount", f"{dev}/console", console, None, MountFlag.BIND))
     pts_options = "newinstance,ptmxmode=0666,mode=0620" + ("" if userns else ",gid=5")
     steps += [
-        MountStep("mkdir", str(dev / "pts")),
+        MountStep("mkdir", f"{dev}/pts"),
         MountStep(
-            "mount", str(dev / "pts"), "devpts", "devpts", MountFlag.NOSUID | MountFlag.NOEXEC, pts_options
+            "mount", f"{dev}/pts", "devpts", "devpts", MountFlag.NOSUID | MountFlag.NOEXEC, pts_options
         ),
-        MountStep("mkdir", str(dev / "shm")),
-        MountStep("mount", str(dev / "shm"), "shm", "tmpfs", _SAFE, "mode=1777,size=65536k"),
-        MountStep("mkdir", str(dev / "mqueue")),
-        MountStep("mount", str(dev / "mqueue"), "mqueue", "mqueue", _SAFE),
+        MountStep("mkdir", f"{dev}/shm"),
+        MountStep("mount", f"{dev}/shm", "shm", "tmpfs", _SAFE, "mode=1777,size=65536k"),
+        MountStep("mkdir", f"{dev}/mqueue"),
+        MountStep("mount", f"{dev}/mqueue", "mqueue", "mqueue", _SAFE),
     ]
-    steps += [MountStep("symlink", str(dev / name), target) for name, target in DEV_SYMLINKS]
+    steps += [MountStep("symlink", f"{dev}/{name}", target) for name, target in DEV_SYMLINKS]
     read_only = 0 if spec.privileged else MountFlag.RDONLY
-    steps.append(MountStep("mkdir", str(root / "sys")))
+    steps.append(MountStep("mkdir", f"{top}/sys"))
     if new_netns:
-        steps.append(MountStep("mount", str(root / "sys"), "sysfs", "sysfs", _SAFE | read_only))
+        steps.append(MountStep("mount", f"{top}/sys", "sysfs", "sysfs", _SAFE | read_only))
     else:
         # a fresh sysfs is only allowed in a network namespace we own: bind the host's instead
-        steps.append(MountStep("mount", str(root / "sys"), "/sys", None, MountFlag.BIND | MountFlag.REC))
-        steps.append(MountStep("remount", str(root / "sys"), flags=_SAFE | read_only))
+        steps.append(MountStep("mount", f"{top}/sys", "/sys", None, MountFlag.BIND | MountFlag.REC))
+        steps.append(MountStep("remount", f"{top}/sys", flags=_SAFE | read_only))
     for mount in spec.mounts:
         steps += _user_mount_steps(spec, mount)
     if spec.readonly_rootfs:
-        steps.append(MountStep("remount", str(root), flags=MountFlag.RDONLY))
+        steps.append(MountStep("remount", top, flags=MountFlag.RDONLY))
     if not spec.privileged:
-        steps += [MountStep("mask", str(root) + path) for path in spec.masked_paths]
-        steps += [MountStep("readonly", str(root) + path) for path in spec.readonly_paths]
+        steps += [MountStep("mask", top + path) for path in spec.masked_paths]
+        steps += [MountStep("readonly", top + path) for path in spec.readonly_paths]
     return tuple(steps)
