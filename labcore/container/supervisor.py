@@ -344,7 +344,7 @@ class _Supervisor:
             self.outputs[out_read] = "stdout"
             self.outputs[err_read] = "stderr"
         try:
-            self.init = create(spec, stdio)
+            self.init = create(spec, stdio, start=self.options.start)
         finally:
             for fd in child_fds:
                 os.close(fd)

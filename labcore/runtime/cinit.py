@@ -83,6 +83,8 @@ def encode_plan(plan: InitPlan, late: int) -> bytes | None:
         fields += ["hostname", plan.hostname]
     if plan.terminal:
         fields.append("terminal")
+    if plan.start_at_once:
+        fields.append("start")
     fields += ["cwd", plan.cwd, "path", plan.search_path]
     for arg in plan.args:
         fields += ["arg", arg]

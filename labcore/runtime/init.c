@@ -106,6 +106,7 @@ struct plan {
     const char *hostname;
     int terminal;
     int loopback;
+    int start_at_once;
     const char *cwd;
     char **args;
     int n_args;
@@ -191,6 +192,8 @@ static void parse_plan(char *body, size_t size, struct plan *plan) {
             plan->terminal = 1;
         else if (!strcmp(tag, "loopback"))
             plan->loopback = 1;
+        else if (!strcmp(tag, "start"))
+            plan->start_at_once = 1;
         else if (!strcmp(tag, "cwd"))
             plan->cwd = field(&r);
         else if (!strcmp(tag, "arg") && plan->n_args < MAX_ITEMS)
@@ -578,12 +581,14 @@ int main(int argc, char **argv) {
     reset_signals();
     set_step("waiting for start");
     send_packet(MSG_CREATED, "", 0);
-    char packet[64];
-    ssize_t n;
-    do
-        n = recv(sync_fd, packet, sizeof packet, 0);
-    while (n < 0 && errno == EINTR);
-    if (n != 1 || packet[0] != MSG_START)
-        _exit(1); /* the runtime went away or aborted */
+    if (!plan.start_at_once) {
+        char packet[64];
+        ssize_t n;
+        do
+            n = recv(sync_fd, packet, sizeof packet, 0);
+        while (n < 0 && errno == EINTR);
+        if (n != 1 || packet[0] != MSG_START)
+            _exit(1); /* the runtime went away or aborted */
+    }
     exec_command(&plan);
 }

@@ -85,7 +85,9 @@ class InitPlan:
 
     ``join`` are (open fd, namespace type) pairs to ``setns`` before cloning; ``rootfs`` is None
     for ``exec`` into a running container (no mount setup, no START handshake); ``loopback``
-    asks the init to bring up ``lo`` in its new network namespace (as Docker's ``none``).
+    asks the init to bring up ``lo`` in its new network namespace (as Docker's ``none``);
+    ``start_at_once`` has it exec the command right after reporting ``CREATED`` instead of
+    waiting for ``START`` (create and start in one go, as ``runc run``).
     """
 
     clone_flags: int
@@ -103,6 +105,7 @@ class InitPlan:
     search_path: str
     privileges: PrivilegePlan
     loopback: bool = False
+    start_at_once: bool = False
 
 
 class _Step:
@@ -225,7 +228,7 @@ def _run_init(plan: InitPlan, sock: socket.socket) -> None:
         if plan.rootfs is not None:
             _Step.now = "waiting for start"
             send(sock, SyncMessage.CREATED)
-            if receive(sock) != (SyncMessage.START, ""):
+            if not plan.start_at_once and receive(sock) != (SyncMessage.START, ""):
                 os._exit(1)  # the runtime went away or aborted
     except BaseException as error:
         _report_failure(sock, error)

@@ -88,17 +88,21 @@ class InitProcess:
     is the container's group. The caller is its parent: reap it with :meth:`wait`.
     """
 
-    def __init__(self, pid: int, start_time: int, cgroup: Cgroup, sync: socket.socket) -> None:
+    def __init__(
+        self, pid: int, start_time: int, cgroup: Cgroup, sync: socket.socket, *, started: bool = False
+    ) -> None:
         self.pid = pid
         self.start_time = start_time
         self.cgroup = cgroup
         self._sync: socket.socket | None = sync
+        self._started = started  # created with start=True: it execs without waiting for START
         self.exit_code: int | None = None
 
     def start(self, while_starting: Callable[[], object] | None = None) -> None:
         """Let the init exec the command; return once the exec succeeded.
 
-        Raises :class:`ExecFailedError` (``exit_code`` 127 or 126, message like Docker's
+        For an init created with ``start=True``, which execs without being told, this only waits
+        for the exec's outcome. Raises :class:`ExecFailedError` (``exit_code`` 127 or 126, message like Docker's
         ``exec: "x": executable file not found in $PATH``) when it did not; the init has then
         exited with that code and :meth:`wait` returns it. ``while_starting`` is called once the
         init was told to go, while it execs (e.g. to record the container as running).
@@ -107,7 +111,8 @@ class InitProcess:
             raise UsageError(f"container init {self.pid} was already started", hint="start it only once")
         sync, self._sync = self._sync, None
         try:
-            send(sync, SyncMessage.START)
+            if not self._started:
+                send(sync, SyncMessage.START)
             if while_starting is not None:
                 while_starting()
             reply = receive(sync)
@@ -303,12 +308,14 @@ def _late_init_pid(intermediate: int, sync: socket.socket) -> int | None:
     return None
 
 
-def create(spec: ContainerSpec, stdio: tuple[int, int, int]) -> InitProcess:
+def create(spec: ContainerSpec, stdio: tuple[int, int, int], *, start: bool = False) -> InitProcess:
     """Create the container's namespaces, cgroup, mounts and root; the init waits before exec.
 
     ``stdio`` are the caller's file descriptors to become the command's stdin, stdout and stderr
     (the caller may close them afterwards). The caller becomes the init's parent. Failed system
-    calls in the child are raised here as ``OSError`` naming the path and the setup step.
+    calls in the child are raised here as ``OSError`` naming the path and the setup step. With
+    ``start`` the init does not wait: it execs the command as soon as it is created (a round trip
+    fewer, for create-and-start); :meth:`InitProcess.start` then only confirms the exec.
     """
     _validate(spec)
     process = spec.process
@@ -345,6 +352,7 @@ def create(spec: ContainerSpec, stdio: tuple[int, int, int]) -> InitProcess:
             search_path=_search_path(process.env),
             privileges=privileges,
             loopback=new_netns,
+            start_at_once=start,
         )
         first, is_init, sync = _create_first_process(plan)
         try:
@@ -355,7 +363,7 @@ def create(spec: ContainerSpec, stdio: tuple[int, int, int]) -> InitProcess:
         start_time = process_start_time(pid)
         if start_time is None:  # pragma: no cover - the init is our child and waits for START
             raise ContainerSetupError(f"container init {pid} vanished")
-        return InitProcess(pid, start_time, cgroup, sync)
+        return InitProcess(pid, start_time, cgroup, sync, started=start)
     except BaseException:
         cgroup.destroy()
         raise

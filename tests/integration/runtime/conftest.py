@@ -118,6 +118,8 @@ def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., 
         args: list[str],
         *,
         stdin: bytes = b"",
+        start: bool = False,
+        before_start: Callable[..., Any] | None = None,
         during: Callable[..., Any] | None = None,
         process: dict[str, Any] | None = None,
         **spec_fields: Any,
@@ -141,12 +143,14 @@ def run_container(rootfs: Path, tmp_path: Path, creation: str) -> Callable[..., 
         extra: dict[str, Any] = {}
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
-                init = create(spec, (stdin_read, out.fileno(), err.fileno()))
+                init = create(spec, (stdin_read, out.fileno(), err.fileno()), start=start)
             finally:
                 os.close(stdin_read)
                 if kind is not None:
                     assert forkserver.served_ahead(kind) == served_ahead + 1, f"not created by a {kind} init ahead"
         try:
+            if before_start is not None:
+                extra["before_start"] = before_start(init, out_path)
             try:
                 init.start()
             except ExecFailedError as error:

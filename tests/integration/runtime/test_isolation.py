@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,3 +212,21 @@ def test_a_new_network_namespace_has_its_loopback_up(run_container: Run) -> None
     assert result.code == 0, result.out + result.err
     assert "LOOPBACK,UP" in result.out and "inet 127.0.0.1/8" in result.out
     assert "1 packets received" in result.out
+
+
+def test_created_with_start_the_command_runs_without_waiting_for_start(run_container: Run) -> None:
+    def output_before_start(init: object, out_path: Path) -> str:
+        deadline = time.monotonic() + 10
+        while not out_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return out_path.read_text()
+
+    result = run_container(["echo", "ran"], start=True, before_start=output_before_start)
+    assert result.extra["before_start"] == "ran\n"  # it ran although start() was not called yet
+    assert (result.code, result.out) == (0, "ran\n")
+
+
+def test_created_with_start_a_missing_command_is_reported_by_start(run_container: Run) -> None:
+    result = run_container(["no-such-command"], start=True)
+    assert result.code == 127
+    assert "executable file not found" in str(result.extra["exec_error"])

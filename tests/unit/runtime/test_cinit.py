@@ -54,6 +54,9 @@ def test_a_plan_is_written_as_tagged_nul_terminated_fields() -> None:
     remount = fields.index("remount")
     assert fields[remount : remount + 6] == ["remount", "/run/x/rootfs", "-", "-", "4", "-"]
     assert "loopback" in fields and "nnp" in fields and "terminal" not in fields
+    assert "start" not in fields
+    started = cinit.encode_plan(replace(PLAN, start_at_once=True), late=0)
+    assert started is not None and "start" in _fields(started)
     assert [fields[i + 1] for i, tag in enumerate(fields) if tag == "arg"] == ["sh", "-c", "echo hi"]
     assert [fields[i + 1] for i, tag in enumerate(fields) if tag == "env"] == ["PATH=/bin", "EMPTY="]
     assert [fields[i + 1] for i, tag in enumerate(fields) if tag == "drop"] == ["2", "9"]
