@@ -1,8 +1,8 @@
 """Start and finish `true` from the busybox image: labcore next to crun, runc, podman (and docker).
 
 Run as root: ``.venv/bin/python bench/bench_containers.py [--runs N]``. Uses a private
-LABCORE_ROOT, private runtime state dirs and a private podman storage under a temporary
-directory, and writes bench/RESULTS-containers.md. Reports the median wall time of each command
+LABCORE_ROOT and podman storage under a temporary directory, every runtime's state on a tmpfs (as
+``/run`` is under systemd), and writes bench/RESULTS-containers.md. Reports the median wall time of each command
 and its ratio to ``crun run``.
 """
 
@@ -41,6 +41,15 @@ def _command(argv: list[str], **kwargs: object) -> Callable[[], object]:
     return action
 
 
+def _tmpfs_directory() -> str:
+    """``/run`` if it is a tmpfs (systemd hosts), else ``/dev/shm``: where runtimes keep their state."""
+    for candidate in ("/run", "/dev/shm"):
+        with open("/proc/self/mountinfo", encoding="utf-8") as table:
+            if any(line.split()[4] == candidate and " - tmpfs " in line for line in table):
+                return candidate
+    return tempfile.gettempdir()
+
+
 def _cgroup_migration_ms() -> float:
     """Median time to move a fresh child into a new cgroup (memory controller, v1 or v2)."""
     v1 = Path("/sys/fs/cgroup/memory")
@@ -73,7 +82,10 @@ def main() -> int:
     options = parser.parse_args()
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="labcore-bench-"))
+    # runtime state on a tmpfs, as /run is on a host with systemd (the lab VM): every runtime's
+    state = Path(tempfile.mkdtemp(prefix="labcore-bench-", dir=_tmpfs_directory()))
     os.environ["LABCORE_ROOT"] = str(work / "labcore")
+    os.environ["LABCORE_RUN"] = str(state / "labcore")
     (work / "labcore").mkdir()
     from labcore.cli.launcher_script import write_launcher_script
     from labcore.container import run
@@ -113,16 +125,16 @@ def main() -> int:
          _timed(lambda: run("busybox", ["true"], remove=True), options.runs), "")
     )  # fmt: skip
     del os.environ["LABCORE_NO_FORKSERVER"]
-    crun_root = work / "crun-state"
+    crun_root = state / "crun-state"
     crun_script = f"umount /sys/fs/cgroup/unified && exec crun --root {crun_root} run -b {bundle} bench-crun"
     crun = ["unshare", "-m", "sh", "-c", crun_script]
     rows.append(("`crun run` (in `unshare -m`, unified cgroup unmounted)", _timed(_command(crun), options.runs), ""))
-    runc = ["runc", "--root", str(work / "runc-state"), "run", "-b", str(bundle), "bench-runc"]
+    runc = ["runc", "--root", str(state / "runc-state"), "run", "-b", str(bundle), "bench-runc"]
     rows.append(("`runc run`", _timed(_command(runc), options.runs), ""))
     if shutil.which("podman"):
         store_path = Store().root
         podman = [
-            "podman", "--root", str(work / "podman"), "--runroot", str(work / "podman-run"),
+            "podman", "--root", str(work / "podman"), "--runroot", str(state / "podman-run"),
             "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc",
         ]  # fmt: skip
         subprocess.run([*podman, "pull", "-q", f"oci:{store_path}:docker.io/library/busybox:latest"],
@@ -165,6 +177,9 @@ def main() -> int:
         f"Host: Linux {platform.release()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{options.runs} runs each after one warm-up, median wall time; ratio to `crun run`. "
         "crun is hidden from the hybrid cgroup layout by an extra `unshare -m` + umount, counted in its time. "
+        "Every runtime keeps its state (labcore's `LABCORE_RUN`, crun's and runc's `--root`, podman's "
+        f"`--runroot`) under {_tmpfs_directory()}, a tmpfs, as under `/run` on a host with systemd; "
+        "images, layers and containers' own layers are on the disk. "
         f"Load average when the run started: {load_before:.1f} (other work on the host inflates the medians).",
         "",
         f"Moving a process into a new cgroup took {migration:.2f} ms (median of 10) on this kernel when the",
@@ -198,6 +213,7 @@ def main() -> int:
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(state, ignore_errors=True)
     return 0
 
 
