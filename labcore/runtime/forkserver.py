@@ -49,11 +49,12 @@ from labcore.config import package_parent
 from labcore.linux.fdpass import receive_message, send_message
 from labcore.runtime.cinit import binary_path, encode_plan
 from labcore.runtime.init import InitPlan, can_clone_directly, direct_clone_flags
-from labcore.runtime.preinit import DEFERRED, MAX_FDS, MAX_MESSAGE, preclone, unpack_plan
+from labcore.runtime.preinit import DEFERRED, MAX_FDS, MAX_MESSAGE, READY, preclone, unpack_plan
 
 __all__ = ["ahead_pid", "create_process", "serve", "served", "served_ahead", "server_pid", "start", "stop"]
 
 _MAX_REPLY = 1 << 16
+_AHEAD_READY_SECONDS = 2.0  # an init cloned ahead says it is ready within a millisecond or so
 _READY = b"R"
 _SERVER_FD = 3
 _PROCESS_NAME = b"labcore-forksrv"
@@ -284,9 +285,17 @@ def _hand_to_preinit(connection: _Connection, flags: int, plan: InitPlan, fds: l
     if ahead is None:
         return None
     with ahead.sock:
-        body = encode_plan(plan, plan.clone_flags & DEFERRED) if ahead.in_c else pickle.dumps(plan, 5)
+        if ahead.in_c:
+            body = encode_plan(plan, plan.clone_flags & DEFERRED)
+        else:
+            body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
         if ahead.flags == flags and body is not None:
             try:
+                # it says when it waits: an init whose program failed to start gets no plan
+                ahead.sock.settimeout(_AHEAD_READY_SECONDS)
+                if ahead.sock.recv(1) != READY:
+                    raise ConnectionResetError("the init cloned ahead ended")
+                ahead.sock.settimeout(None)
                 send_message(ahead.sock, body, fds)
                 _State.served_ahead["c" if ahead.in_c else "python"] += 1
                 return ahead.pid

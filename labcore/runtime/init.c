@@ -10,7 +10,8 @@
  * and crun are C for the same reason.
  *
  * Usage: labcore-init [--loopback]. File descriptor 3 is the plan socket (a Unix stream socket);
- * --loopback brings up lo first (the process is in a new network namespace). The plan arrives
+ * --loopback brings up lo first (the process is in a new network namespace); then it writes one
+ * byte, "R", to say it is ready. The plan arrives
  * as one message of labcore.linux.fdpass (a 4-byte big-endian length, then the body, with the
  * descriptors attached: sync socket, stdin, stdout, stderr, then the namespaces to join). The
  * body is labcore.runtime.cinit's encoding of an InitPlan: "labcore-plan-1", then records of
@@ -234,10 +235,8 @@ static size_t receive_plan(char **body, int *fds, int *n_fds) {
         ssize_t n = recvmsg(PLAN_FD, &message, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            _exit(1);
-        if (n == 0)
-            _exit(0); /* discarded before it had a plan */
+        if (n <= 0)
+            _exit(0); /* discarded before it had a plan (ECONNRESET: without reading "R") */
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                 int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -531,6 +530,8 @@ int main(int argc, char **argv) {
     prctl(PR_SET_NAME, "labcore-preinit", 0, 0, 0);
     if (argc > 1 && !strcmp(argv[1], "--loopback"))
         loopback_up(0);
+    if (send(PLAN_FD, "R", 1, MSG_NOSIGNAL) != 1) /* ready: the caller checks before it sends */
+        _exit(0);
     char *body;
     int fds[MAX_FDS], n_fds;
     size_t size = receive_plan(&body, fds, &n_fds);

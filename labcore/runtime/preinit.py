@@ -11,7 +11,8 @@ making its mount namespace only then: a mount namespace copied earlier would not
 container's root filesystem, which the caller mounts just before.
 
 A pre-cloned init is the caller's child (``CLONE_PARENT``), is named ``labcore-preinit`` until it
-execs, and exits at end of file on its socket: when the caller discards it, or dies.
+execs, says :data:`READY` on its socket once it waits (the caller sends a plan only to an init
+that did), and exits at end of file on its socket: when the caller discards it, or dies.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from labcore.linux.prctl import set_name
 from labcore.linux.process import CLONE_PARENT, clone
 from labcore.runtime.init import InitPlan, run_init_directly
 
-__all__ = ["DEFERRED", "MAX_FDS", "MAX_MESSAGE", "preclone", "unpack_plan"]
+__all__ = ["DEFERRED", "MAX_FDS", "MAX_MESSAGE", "READY", "preclone", "unpack_plan"]
 
 #: made when the plan arrives, not at the clone: the cgroup namespace (after joining the cgroup)
 #: and the mount namespace (after the caller mounted the root filesystem)
@@ -38,6 +39,8 @@ DEFERRED = Namespace.CGROUP | Namespace.MNT
 MAX_FDS = 16
 MAX_MESSAGE = 1 << 24  # a plan: mount steps, arguments and environment
 _PROCESS_NAME = b"labcore-preinit"
+#: what a pre-cloned init (Python or C) writes on its plan socket once it waits for the plan
+READY = b"R"
 _C_PLAN_FD = 3
 
 
@@ -98,7 +101,14 @@ def _wait_for_plan(sock: socket.socket, new_netns: bool) -> None:
         with contextlib.suppress(OSError):  # the init tries again, and reports a failure
             set_interface_up("lo")
             loopback_up = True
-    message = receive_message(sock, max_fds=MAX_FDS, max_size=MAX_MESSAGE)
+    try:
+        sock.sendall(READY)
+    except OSError:
+        os._exit(0)  # discarded already
+    try:
+        message = receive_message(sock, max_fds=MAX_FDS, max_size=MAX_MESSAGE)
+    except (OSError, ValueError):
+        message = None  # the caller closed its end without reading READY (ECONNRESET)
     if message is None:
         os._exit(0)  # discarded, or the caller ended
     sock.close()

@@ -156,19 +156,29 @@ _SHOW_NAMESPACES = "for n in net ipc uts; do echo $n=$(readlink /proc/self/ns/$n
 
 
 @pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
-def test_namespaces_made_ahead_go_to_one_container_each(
+def test_the_init_cloned_ahead_has_namespaces_of_its_own_and_goes_to_the_next_container(
     run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
 ) -> None:
-    host = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("net", "ipc", "uts")}
-    seen: list[dict[str, str]] = []
-    for _ in range(3):
-        result = run_container(["sh", "-c", _SHOW_NAMESPACES])
-        assert result.code == 0, result.err
-        seen.append(_namespace_ids(result.out))
-    for name in host:
-        ids = [inside[name] for inside in seen]
-        assert len(set(ids)) == 3 and host[name] not in ids, (name, ids)
-    assert all(result is not None and result[1] for result in created)  # each cloned directly
+    names = ("net", "ipc", "uts", "pid")
+    host = {name: os.readlink(f"/proc/self/ns/{name}") for name in names}
+    assert run_container(["true"]).code == 0  # from now on an init waits, cloned ahead
+
+    def compare_with_the_next(init: Any) -> tuple[int, dict[str, tuple[str, str]]]:
+        ahead = forkserver.ahead_pid(wait=10)
+        assert ahead is not None
+        pairs = {
+            name: (os.readlink(f"/proc/{init.pid}/ns/{name}"), os.readlink(f"/proc/{ahead}/ns/{name}"))
+            for name in names
+        }
+        init.kill()
+        return ahead, pairs
+
+    running = run_container(["sleep", "60"], during=compare_with_the_next)
+    ahead, pairs = running.extra["during"]
+    for name, (this, following) in pairs.items():  # both alive: inode numbers cannot be reused yet
+        assert len({this, following, host[name]}) == 3, (name, this, following)
+    assert run_container(["true"]).code == 0
+    assert created[-1] == (ahead, True)
 
 
 @pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
@@ -280,3 +290,19 @@ def test_an_init_cloned_ahead_exits_when_its_socket_closes() -> None:
     assert os.waitpid(helper, 0)[1] == 0
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0  # it ended by itself, at end of file
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_an_init_ahead_whose_program_fails_to_start_gets_no_plan(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LABCORE_C_INIT", "/bin/false")  # executable, but no init: it exits at once
+    served_in_c = forkserver.served_ahead("c")
+    assert run_container(["true"]).code == 0
+    ahead = forkserver.ahead_pid(wait=10)
+    assert ahead is not None
+    result = run_container(["echo", "still works"])
+    assert (result.code, result.out) == (0, "still works\n")
+    assert created[-1] is not None and created[-1][0] != ahead  # the server cloned it instead
+    assert not Path(f"/proc/{ahead}").exists()  # and the dead one was reaped
+    assert forkserver.served_ahead("c") == served_in_c
