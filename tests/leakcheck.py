@@ -27,6 +27,11 @@ def _links() -> frozenset[str]:
     return frozenset(os.listdir("/sys/class/net"))
 
 
+#: the containers' parent group, which labcore keeps between containers as Docker keeps ``docker``
+#: (``labcore system prune`` removes it): not a leak, although the first container of a run makes it
+PERMANENT_CGROUPS = ("labcore",)
+
+
 def _cgroups() -> frozenset[str]:
     found: set[str] = set()
     if not CGROUP_ROOT.is_dir():
@@ -35,7 +40,8 @@ def _cgroups() -> frozenset[str]:
         if not hierarchy.is_dir() or hierarchy.is_symlink():
             continue
         for dirpath, dirnames, _ in os.walk(hierarchy):
-            found.update(os.path.join(dirpath, name) for name in dirnames)
+            permanent = PERMANENT_CGROUPS if dirpath == str(hierarchy) else ()
+            found.update(os.path.join(dirpath, name) for name in dirnames if name not in permanent)
     return frozenset(found)
 
 

@@ -42,7 +42,17 @@ def _prune() -> PruneResult:
             remove(container)
             removed.append(container.id)
             freed += size
+    _remove_parent_cgroup()
     return PruneResult("containers", tuple(removed), freed)
+
+
+def _remove_parent_cgroup() -> None:
+    """The containers' parent group stays between containers (as Docker's); prune removes it when empty."""
+    from labcore.runtime.cgroups import remove_if_empty
+    from labcore.runtime.spec import ContainerSpec
+
+    with contextlib.suppress(OSError):
+        remove_if_empty(ContainerSpec.cgroup_parent)
 
 
 def _roots() -> Roots:

@@ -41,7 +41,7 @@ def teardown(
             group = None
     if group is not None:
         with contextlib.suppress(FileNotFoundError):
-            group.destroy()
+            group.destroy(keep_parent=True)  # the next container needs it (system prune removes it)
     unmount_rootfs(paths)
     if network not in LOCAL_NETWORK_MODES:
         from labcore.runtime import network as networking

@@ -31,6 +31,7 @@ __all__ = [
     "CgroupNotFoundError",
     "CgroupStats",
     "cgroup_mode",
+    "remove_if_empty",
     "validate_name",
 ]
 
@@ -143,6 +144,27 @@ def remove_group_dir(path: Path, stop_at: Path) -> None:
         parent = parent.parent
 
 
+def remove_if_empty(name: str, root: Path = CGROUP_ROOT) -> bool:
+    """Remove group ``name`` (e.g. the containers' parent group) where it is empty; whether it is gone."""
+    validate_name(name)
+    gone = True
+    for hierarchy in _group_hierarchies(root):
+        try:
+            (hierarchy / name).rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:  # EBUSY: processes or child groups in it
+            gone = False
+    return gone
+
+
+def _group_hierarchies(root: Path) -> list[Path]:
+    """The directories under which a group can exist: each v1 hierarchy and the cgroup2 tree."""
+    if (root / "cgroup.controllers").exists():
+        return [root]
+    return [path for path in root.iterdir() if path.is_dir() and not path.is_symlink()]
+
+
 def kill_pids_until_empty(list_pids: Callable[[], list[int]]) -> None:
     """SIGKILL every pid ``list_pids`` returns, again and again, until it returns none."""
     for _ in range(1000):
@@ -230,16 +252,20 @@ class Cgroup(abc.ABC):
         """SIGKILL every process in the group and return once none is left."""
 
     @abc.abstractmethod
-    def remove_dirs(self) -> None:
-        """Remove the (empty) group directories and empty parents labcore created."""
+    def remove_dirs(self, *, keep_parent: bool = False) -> None:
+        """Remove the (empty) group directories, and the empty parents unless ``keep_parent``."""
 
-    def destroy(self) -> None:
-        """Kill what is left in the group and remove it."""
+    def destroy(self, *, keep_parent: bool = False) -> None:
+        """Kill what is left in the group and remove it (and its empty parents unless ``keep_parent``).
+
+        Containers keep their parent group (``labcore``), as Docker keeps its ``docker`` group: the
+        next container does not have to make it again in every hierarchy.
+        """
         # usually none: the init's exit has ended its PID namespace. Every process of the group
         # joined all of its hierarchies, the first one first: looking at that one is enough.
         if _read_pids(self.procs_files()[0]):
             self.kill_all()
-        self.remove_dirs()
+        self.remove_dirs(keep_parent=keep_parent)
 
 
 @functools.cache

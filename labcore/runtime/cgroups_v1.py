@@ -128,9 +128,9 @@ class V1Cgroup(Cgroup):
             write_control(self.unified / "cgroup.kill", "1")
         kill_pids_until_empty(self.pids)
 
-    def remove_dirs(self) -> None:
-        """Remove the group from every hierarchy, and the empty parents."""
+    def remove_dirs(self, *, keep_parent: bool = False) -> None:
+        """Remove the group from every hierarchy, and the empty parents unless ``keep_parent``."""
         for controller, path in self.dirs.items():
-            remove_group_dir(path, stop_at=self.hierarchies[controller])
+            remove_group_dir(path, stop_at=path.parent if keep_parent else self.hierarchies[controller])
         if self.unified and self.unified_base:
-            remove_group_dir(self.unified, stop_at=self.unified_base)
+            remove_group_dir(self.unified, stop_at=self.unified.parent if keep_parent else self.unified_base)

@@ -118,6 +118,6 @@ class V2Cgroup(Cgroup):
             write_control(self.path / "cgroup.kill", "1")
         kill_pids_until_empty(self.pids)
 
-    def remove_dirs(self) -> None:
-        """Remove the group and the empty parents."""
-        remove_group_dir(self.path, stop_at=self.root)
+    def remove_dirs(self, *, keep_parent: bool = False) -> None:
+        """Remove the group, and the empty parents unless ``keep_parent``."""
+        remove_group_dir(self.path, stop_at=self.path.parent if keep_parent else self.root)

@@ -98,7 +98,8 @@ def encode_plan(plan: InitPlan, late: int) -> bytes | None:
     if privileges.no_new_privileges:
         fields.append("nnp")
     fields.append("end")
-    return b"".join(field.encode("utf-8", "surrogateescape") + b"\0" for field in fields)
+    fields.append("")  # every field ends with a NUL, the last one too
+    return "\0".join(fields).encode("utf-8", "surrogateescape")
 
 
 def build(path: Path | None = None, compiler: str | None = None) -> bool:

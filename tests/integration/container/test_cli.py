@@ -72,3 +72,14 @@ def test_system_prune_removes_stopped_containers_only(busybox):
     pruned = labcore("system", "prune", "-f").stdout
     assert f"Deleted containers: {stopped}" in pruned
     assert labcore("ps", "-a", "-q").stdout.split() == [labcore("ps", "-q").stdout.strip()]
+
+
+def test_the_parent_cgroup_stays_between_containers_until_system_prune(busybox):
+    from pathlib import Path
+
+    labcore("run", "--rm", busybox, "true")
+    parents = list(Path("/sys/fs/cgroup").glob("*/labcore"))
+    assert parents  # kept for the next container, as Docker keeps its docker group
+    assert all(not any(child.is_dir() for child in parent.iterdir()) for parent in parents)
+    labcore("system", "prune")
+    assert not list(Path("/sys/fs/cgroup").glob("*/labcore"))

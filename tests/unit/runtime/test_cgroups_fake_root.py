@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labcore.errors import SystemSetupError, UsageError
-from labcore.runtime.cgroups import Cgroup, CgroupNotFoundError, cgroup_mode, validate_name
+from labcore.runtime.cgroups import Cgroup, CgroupNotFoundError, cgroup_mode, remove_if_empty, validate_name
 from labcore.runtime.cgroups_v1 import V1Cgroup
 from labcore.runtime.cgroups_v2 import V2Cgroup, cpu_weight_from_shares
 from labcore.runtime.spec import Resources
@@ -158,3 +158,23 @@ def test_open_of_a_missing_group_is_not_found(v1_root: Path, v2_root: Path) -> N
 def test_unsafe_group_names_are_refused(name: str) -> None:
     with pytest.raises(UsageError, match="invalid cgroup name"):
         validate_name(name)
+
+
+@pytest.mark.parametrize("layout", ["v1", "v2"])
+def test_containers_keep_their_parent_group_until_it_is_removed_when_empty(
+    layout: str, v1_root: Path, v2_root: Path
+) -> None:
+    root = v1_root if layout == "v1" else v2_root
+    controllers = ("memory", "pids", "cpu", "cpuacct")
+    parents = [root / "labcore"] if layout == "v2" else [root / controller / "labcore" for controller in controllers]
+    group = Cgroup.create("labcore/a", Resources(), root=root)
+    other = Cgroup.create("labcore/b", Resources(), root=root)
+    group.destroy(keep_parent=True)
+    other.destroy(keep_parent=True)
+    assert all(parent.is_dir() and not any(parent.iterdir()) for parent in parents)
+    Cgroup.create("labcore/c", Resources(), root=root)
+    assert not remove_if_empty("labcore", root=root)  # a group is still in it
+    assert all(parent.is_dir() for parent in parents)
+    Cgroup.open("labcore/c", root=root).destroy(keep_parent=True)
+    assert remove_if_empty("labcore", root=root)
+    assert not any(parent.exists() for parent in parents)
