@@ -228,10 +228,13 @@ static size_t receive_plan(char **body, int *fds, int *n_fds) {
     size_t got = 0;
     *n_fds = 0;
     while (got < sizeof header) {
-        char control[CMSG_SPACE(MAX_FDS * sizeof(int))];
+        union {
+            char buffer[CMSG_SPACE(MAX_FDS * sizeof(int))];
+            struct cmsghdr align;
+        } control;
         struct iovec iov = {header + got, sizeof header - got};
-        struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                                 .msg_controllen = sizeof control};
+        struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                                 .msg_controllen = sizeof control.buffer};
         ssize_t n = recvmsg(PLAN_FD, &message, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR)
             continue;
