@@ -223,16 +223,21 @@ def _children_named(name: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
-def test_the_next_init_waits_cloned_ahead_in_new_namespaces(
-    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
-) -> None:
+def _init_cloned_ahead_after_a_container(run_container: Callable[..., Result]) -> int:
+    """Run a container; the pid of the init the fork server then clones ahead (our child)."""
     assert run_container(["true"]).code == 0
     deadline = time.monotonic() + 10
     while not (ahead := _children_named("labcore-preinit")) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(ahead) == 1, "no init was cloned ahead for the next container"
-    pid = ahead[0]
+    return ahead[0]
+
+
+@pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
+def test_the_next_init_waits_cloned_ahead_in_new_namespaces(
+    run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
+) -> None:
+    pid = _init_cloned_ahead_after_a_container(run_container)
     for name in ("net", "pid", "ipc", "uts"):
         assert os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"), name
     # its mount namespace is made when its plan comes, after the caller mounted the root
@@ -244,14 +249,9 @@ def test_the_next_init_waits_cloned_ahead_in_new_namespaces(
 
 @pytest.mark.parametrize("creation", ["forkserver"], indirect=True)
 def test_stop_reaps_the_init_cloned_ahead(run_container: Callable[..., Result]) -> None:
-    assert run_container(["true"]).code == 0
-    deadline = time.monotonic() + 10
-    while not _children_named("labcore-preinit") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    ahead = _children_named("labcore-preinit")
-    assert ahead
+    ahead = _init_cloned_ahead_after_a_container(run_container)
     forkserver.stop()
-    assert not Path(f"/proc/{ahead[0]}").exists()  # killed and reaped, not a zombie
+    assert not Path(f"/proc/{ahead}").exists()  # killed and reaped, not a zombie
     forkserver.start(wait=30)  # for the fixture's check that the server made a process
 
 
@@ -259,16 +259,11 @@ def test_stop_reaps_the_init_cloned_ahead(run_container: Callable[..., Result]) 
 def test_an_init_cloned_ahead_for_other_namespaces_is_discarded_and_reaped(
     run_container: Callable[..., Result], created: list[tuple[int, bool] | None]
 ) -> None:
-    assert run_container(["true"]).code == 0
-    deadline = time.monotonic() + 10
-    while not _children_named("labcore-preinit") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    ahead = _children_named("labcore-preinit")
-    assert ahead
+    ahead = _init_cloned_ahead_after_a_container(run_container)
     shared = run_container(["readlink", "/proc/self/ns/net"], namespaces=frozenset({Namespace.MNT, Namespace.PID}))
     assert shared.out.strip() == os.readlink("/proc/self/ns/net")
-    assert created[-1] is not None and created[-1][0] != ahead[0]
-    assert not Path(f"/proc/{ahead[0]}").exists()
+    assert created[-1] is not None and created[-1][0] != ahead
+    assert not Path(f"/proc/{ahead}").exists()
 
 
 def test_an_init_cloned_ahead_exits_when_its_socket_closes() -> None:
