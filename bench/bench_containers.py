@@ -205,9 +205,10 @@ def main() -> int:
         "overlay, creates the init through `labcore.runtime` (namespaces, cgroups, mounts), relays output",
         "into the json-file log, records the exit and tears everything down; from its second container on,",
         "a process has a fork server (a small interpreter that clones the inits for it, so the caller never",
-        "forks). The command without a server adds the interpreter's start-up and labcore's imports; with",
-        "`labcore server` the command is a client (in C, or a Python script without `site`) that hands its",
-        "arguments and stdio to a fork of a process that has labcore loaded.",
+        "forks), which clones the next container's init ahead of time; that init runs `labcore-init`, the",
+        "container init in C. The command without a server adds the interpreter's start-up and labcore's",
+        "imports; with `labcore server` the command is a client (in C, or a Python script without `site`)",
+        "that hands its arguments and stdio to a fork of a process that has labcore loaded.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))
