@@ -102,10 +102,10 @@ class InitProcess:
         """Let the init exec the command; return once the exec succeeded.
 
         For an init created with ``start=True``, which execs without being told, this only waits
-        for the exec's outcome. Raises :class:`ExecFailedError` (``exit_code`` 127 or 126, message like Docker's
-        ``exec: "x": executable file not found in $PATH``) when it did not; the init has then
-        exited with that code and :meth:`wait` returns it. ``while_starting`` is called once the
-        init was told to go, while it execs (e.g. to record the container as running).
+        for the exec's outcome. Raises :class:`ExecFailedError` (``exit_code`` 127 or 126, message
+        like Docker's ``exec: "x": executable file not found in $PATH``) when it did not; the init
+        has then exited with that code and :meth:`wait` returns it. ``while_starting`` is called
+        once the init was told to go, while it execs (e.g. to record the container as running).
         """
         if self._sync is None:
             raise UsageError(f"container init {self.pid} was already started", hint="start it only once")
@@ -361,7 +361,7 @@ def create(spec: ContainerSpec, stdio: tuple[int, int, int], *, start: bool = Fa
             sync.close()
             raise
         start_time = process_start_time(pid)
-        if start_time is None:  # pragma: no cover - the init is our child and waits for START
+        if start_time is None:  # pragma: no cover - the init is our child, and nobody reaped it yet
             raise ContainerSetupError(f"container init {pid} vanished")
         return InitProcess(pid, start_time, cgroup, sync, started=start)
     except BaseException:
