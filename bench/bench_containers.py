@@ -137,12 +137,12 @@ def main() -> int:
             "podman", "--root", str(work / "podman"), "--runroot", str(state / "podman-run"),
             "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc",
         ]  # fmt: skip
-        subprocess.run([*podman, "pull", "-q", f"oci:{store_path}:docker.io/library/busybox:latest"],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        image = subprocess.run([*podman, "images", "-q"], check=True, capture_output=True, text=True).stdout.split()[0]
-        podman_run = [*podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000",
-                      "--ulimit", "nproc=32768:32768", image, "true"]  # fmt: skip
-        try:
+        try:  # podman mounts its storage: reset it however the run ends
+            subprocess.run([*podman, "pull", "-q", f"oci:{store_path}:docker.io/library/busybox:latest"],
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+            images = subprocess.run([*podman, "images", "-q"], check=True, capture_output=True, text=True)
+            podman_run = [*podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000",
+                          "--ulimit", "nproc=32768:32768", images.stdout.split()[0], "true"]  # fmt: skip
             samples = _timed(_command(podman_run), options.runs)
             rows.append(("`podman run --rm` (runc, cgroupfs, file events)", samples, ""))
         finally:
