@@ -83,7 +83,8 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="labcore-bench-"))
     # runtime state on a tmpfs, as /run is on a host with systemd (the lab VM): every runtime's
-    state = Path(tempfile.mkdtemp(prefix="labcore-bench-", dir=_tmpfs_directory()))
+    tmpfs = _tmpfs_directory()
+    state = Path(tempfile.mkdtemp(prefix="labcore-bench-", dir=tmpfs))
     os.environ["LABCORE_ROOT"] = str(work / "labcore")
     os.environ["LABCORE_RUN"] = str(state / "labcore")
     (work / "labcore").mkdir()
@@ -178,7 +179,7 @@ def main() -> int:
         f"{options.runs} runs each after one warm-up, median wall time; ratio to `crun run`. "
         "crun is hidden from the hybrid cgroup layout by an extra `unshare -m` + umount, counted in its time. "
         "Every runtime keeps its state (labcore's `LABCORE_RUN`, crun's and runc's `--root`, podman's "
-        f"`--runroot`) under {_tmpfs_directory()}, a tmpfs, as under `/run` on a host with systemd; "
+        f"`--runroot`) under {tmpfs}, a tmpfs, as under `/run` on a host with systemd; "
         "images, layers and containers' own layers are on the disk. "
         f"Load average when the run started: {load_before:.1f} (other work on the host inflates the medians).",
         "",

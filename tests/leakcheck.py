@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from labcore.runtime.spec import ContainerSpec
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NETNS_DIRS = (Path("/run/netns"), Path("/var/run/netns"))
 
@@ -29,7 +31,7 @@ def _links() -> frozenset[str]:
 
 #: the containers' parent group, which labcore keeps between containers as Docker keeps ``docker``
 #: (``labcore system prune`` removes it): not a leak, although the first container of a run makes it
-PERMANENT_CGROUPS = ("labcore",)
+PERMANENT_CGROUPS = (ContainerSpec.cgroup_parent,)
 
 
 def _cgroups() -> frozenset[str]:

@@ -27,21 +27,28 @@ def _request(name: str, flags: int = 0) -> bytes:
     return _IFREQ.pack(raw, flags)
 
 
+def _flags(sock: socket.socket, name: str) -> int:
+    return int(_IFREQ.unpack(fcntl.ioctl(sock, _SIOCGIFFLAGS, _request(name)))[1])
+
+
+def _control_socket() -> socket.socket:
+    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+
+
 def interface_flags(name: str) -> int:
     """The ``IFF_*`` flags of interface ``name`` in the caller's network namespace."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+    with _control_socket() as sock:
         try:
-            reply = fcntl.ioctl(sock, _SIOCGIFFLAGS, _request(name))
+            return _flags(sock, name)
         except OSError as error:
             raise OSError(error.errno, error.strerror, name) from None
-    return int(_IFREQ.unpack(reply)[1])
 
 
 def set_interface_up(name: str) -> None:
     """Bring interface ``name`` up in the caller's network namespace (needs CAP_NET_ADMIN there)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+    with _control_socket() as sock:
         try:
-            current = _IFREQ.unpack(fcntl.ioctl(sock, _SIOCGIFFLAGS, _request(name)))[1]
+            current = _flags(sock, name)
             if not current & IFF_UP:
                 fcntl.ioctl(sock, _SIOCSIFFLAGS, _request(name, current | IFF_UP))
         except OSError as error:

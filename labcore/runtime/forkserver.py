@@ -285,11 +285,13 @@ def _hand_to_preinit(connection: _Connection, flags: int, plan: InitPlan, fds: l
     if ahead is None:
         return None
     with ahead.sock:
-        if ahead.in_c:
-            body = encode_plan(plan, plan.clone_flags & DEFERRED)
-        else:
-            body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
-        if ahead.flags == flags and body is not None:
+        body = None
+        if ahead.flags == flags:
+            if ahead.in_c:
+                body = encode_plan(plan, plan.clone_flags & DEFERRED)
+            else:
+                body = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
+        if body is not None:
             try:
                 # it says when it waits: an init whose program failed to start gets no plan
                 ahead.sock.settimeout(_AHEAD_READY_SECONDS)
